@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+// Tells binding.gyp how to link libsodium. Preference order:
+//  1. a PIC static archive built by scripts/build-libsodium.sh (HUBLESS_SODIUM_PREFIX or the cache);
+//  2. the system libsodium, linked dynamically (from-source builds only; said loudly on stderr);
+// HUBLESS_REQUIRE_STATIC_SODIUM=1 (set by the prebuild) forbids 2.
+'use strict';
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { homedir } = require('node:os');
+const { execFileSync } = require('node:child_process');
+
+const VERSION = '1.0.18';
+const mode = process.argv[2];
+const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+const prefix = process.env.HUBLESS_SODIUM_PREFIX || join(cache, 'hubless', `libsodium-${VERSION}`);
+
+function fail(msg) {
+  process.stderr.write(`\nhubless: ${msg}\n` +
+    '  Build a static, position-independent libsodium with: bash scripts/build-libsodium.sh\n' +
+    '  (or, for a from-source build only: apt-get install libsodium-dev pkg-config)\n\n');
+  process.exit(1);
+}
+
+if (existsSync(join(prefix, 'lib', 'libsodium.a')) && existsSync(join(prefix, 'include', 'sodium.h'))) {
+  if (mode === '--include') console.log(join(prefix, 'include'));
+  else if (mode === '--libs') console.log(join(prefix, 'lib', 'libsodium.a'));
+  else console.log('static');
+  process.exit(0);
+}
+if (process.env.HUBLESS_REQUIRE_STATIC_SODIUM === '1') {
+  fail(`no static libsodium at ${prefix} and HUBLESS_REQUIRE_STATIC_SODIUM=1 (prebuilds never link it dynamically).`);
+}
+let cflags, libs;
+try {
+  cflags = execFileSync('pkg-config', ['--cflags-only-I', 'libsodium'], { encoding: 'utf8' }).trim();
+  libs = execFileSync('pkg-config', ['--libs', 'libsodium'], { encoding: 'utf8' }).trim();
+} catch {
+  fail('libsodium not found.');
+}
+if (mode === '--include') console.log(cflags.replace(/^-I/, '').split(/\s+-I/).join(' ') || '/usr/include');
+else if (mode === '--libs') {
+  process.stderr.write('hubless: WARNING: linking the system libsodium DYNAMICALLY (no static PIC archive found); ' +
+    'fine for a local build, never for a prebuild.\n');
+  console.log(libs);
+} else console.log('dynamic');

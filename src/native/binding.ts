@@ -1,0 +1,68 @@
+/**
+ * Loads the native addon through node-gyp-build: a local build (build/Release) wins, otherwise the
+ * shipped prebuild for this platform. Nothing is compiled at require time.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeConstants {
+  version: number;
+  headerSize: number;
+  tagSize: number;
+  maxDatagram: number;
+  maxDatagramPayload: number;
+  dataRecordWords: number;
+  ctrlRecordWords: number;
+  maxDataRecords: number;
+  maxCtrlRecords: number;
+  metaWords: number;
+  aesGcmAvailable: boolean;
+  sodiumVersion: string;
+  packetTypes: { handshakeInit: number; handshakeResponse: number; cookieReply: number; datagram: number };
+  socketStatNames: string[];
+  sessionStatNames: string[];
+}
+
+export interface NativeUdpSocket {
+  bind(host: string, port: number, ipv6Only: boolean): number;
+  localAddress(): { address: string; port: number; family: 4 | 6 };
+  setBufferSizes(rcv: number | undefined, snd: number | undefined): [number, number];
+  features(): { gso: boolean; gro: boolean };
+  reserveSession(): number;
+  installSession(
+    index: number, remoteIndex: number, algorithm: number, txKey: Uint8Array, rxKey: Uint8Array,
+    host: string, port: number,
+  ): void;
+  removeSession(index: number): boolean;
+  sessionInfo(index: number, out: Float64Array): number;
+  send(index: number, dstPort: number, srcPort: number, payloads: Uint8Array[]): boolean;
+  sendControl(type: number, receiver: number, counter: number, body: Uint8Array, host: string, port: number): boolean;
+  setRef(ref: boolean): void;
+  close(): void;
+}
+
+export interface NativeUdpSocketOptions {
+  onBatch(dataCount: number, ctrlCount: number): void;
+  onDrain(): void;
+  slab: Uint8Array;
+  meta: Uint32Array;
+  stats: Float64Array;
+}
+
+export interface NativeAddon {
+  UdpSocket: new (options: NativeUdpSocketOptions) => NativeUdpSocket;
+  aeadSeal(algorithm: number, key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Buffer;
+  aeadOpen(algorithm: number, key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null;
+  aeadThroughput(algorithm: number, size: number, totalBytes: number): {
+    iterations: number; sealSeconds: number; openSeconds: number;
+  };
+  frameDecode(bytes: Uint8Array): { version: number; type: number; length: number; receiver: number; counter: bigint };
+  frameEncode(type: number, receiver: number, counter: bigint, body: Uint8Array): Buffer;
+  constants: NativeConstants;
+}
+
+const require = createRequire(import.meta.url);
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export const native: NativeAddon = require('node-gyp-build')(packageRoot);
+export const constants = native.constants;
