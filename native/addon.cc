@@ -48,43 +48,63 @@ bool BytesArg(Napi::Env env, const Napi::Value& v, Napi::Uint8Array* out) {
   return true;
 }
 
-// aeadSeal(algorithm, key, counter, ad, plaintext) -> ciphertext ‖ tag
+// Counter (number) or explicit 12-byte nonce (Uint8Array).
+bool NonceArg(Napi::Env env, const Napi::Value& v, const AeadKey& k, uint8_t nonce[12]) {
+  if (v.IsNumber()) {
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > 9007199254740991.0) {
+      ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "counter must be a safe non-negative integer");
+      return false;
+    }
+    k.Nonce(nonce, static_cast<uint64_t>(d));
+    return true;
+  }
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array &&
+      v.As<Napi::Uint8Array>().ByteLength() == 12) {
+    memcpy(nonce, v.As<Napi::Uint8Array>().Data(), 12);
+    return true;
+  }
+  ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "nonce must be a counter or a 12-byte Uint8Array");
+  return false;
+}
+
+// aeadSeal(algorithm, key, counterOrNonce, ad, plaintext) -> ciphertext ‖ tag
 Napi::Value AeadSeal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AeadAlgorithm a;
   const uint8_t* key;
   Napi::Uint8Array ad, m;
-  if (!AlgorithmArg(env, info[0], &a) || !KeyArg(env, info[1], &key) || !info[2].IsNumber() ||
-      !BytesArg(env, info[3], &ad) || !BytesArg(env, info[4], &m)) {
-    if (!env.IsExceptionPending()) ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "counter must be a number");
+  if (!AlgorithmArg(env, info[0], &a) || !KeyArg(env, info[1], &key) || !BytesArg(env, info[3], &ad) ||
+      !BytesArg(env, info[4], &m)) {
     return env.Undefined();
   }
   auto k = std::make_unique<AeadKey>();
   k->Set(a, key);
+  uint8_t nonce[12];
+  if (!NonceArg(env, info[2], *k, nonce)) return env.Undefined();
   Napi::Buffer<uint8_t> c = Napi::Buffer<uint8_t>::New(env, m.ByteLength() + kTagSize);
-  k->Seal(c.Data(), m.Data(), m.ByteLength(), ad.Data(), ad.ByteLength(),
-          static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+  k->SealNonce(c.Data(), m.Data(), m.ByteLength(), ad.Data(), ad.ByteLength(), nonce);
   k->Wipe();
   return c;
 }
 
-// aeadOpen(algorithm, key, counter, ad, ciphertext) -> plaintext, or null when it fails to authenticate
+// aeadOpen(algorithm, key, counterOrNonce, ad, ciphertext) -> plaintext, or null when it fails to authenticate
 Napi::Value AeadOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AeadAlgorithm a;
   const uint8_t* key;
   Napi::Uint8Array ad, c;
-  if (!AlgorithmArg(env, info[0], &a) || !KeyArg(env, info[1], &key) || !info[2].IsNumber() ||
-      !BytesArg(env, info[3], &ad) || !BytesArg(env, info[4], &c)) {
-    if (!env.IsExceptionPending()) ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "counter must be a number");
+  if (!AlgorithmArg(env, info[0], &a) || !KeyArg(env, info[1], &key) || !BytesArg(env, info[3], &ad) ||
+      !BytesArg(env, info[4], &c)) {
     return env.Undefined();
   }
-  if (c.ByteLength() < kTagSize) return env.Null();
   auto k = std::make_unique<AeadKey>();
   k->Set(a, key);
+  uint8_t nonce[12];
+  if (!NonceArg(env, info[2], *k, nonce)) return env.Undefined();
+  if (c.ByteLength() < kTagSize) return env.Null();
   Napi::Buffer<uint8_t> m = Napi::Buffer<uint8_t>::New(env, c.ByteLength() - kTagSize);
-  const bool ok = k->Open(m.Data(), c.Data(), c.ByteLength(), ad.Data(), ad.ByteLength(),
-                          static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+  const bool ok = k->OpenNonce(m.Data(), c.Data(), c.ByteLength(), ad.Data(), ad.ByteLength(), nonce);
   k->Wipe();
   return ok ? static_cast<Napi::Value>(m) : env.Null();
 }

@@ -44,28 +44,27 @@ void AeadKey::Wipe() {
   sodium_memzero(raw, sizeof raw);
 }
 
-void AeadKey::Seal(uint8_t* c, const uint8_t* m, size_t mlen, const uint8_t* ad, size_t adlen,
-                   uint64_t counter) const {
-  uint8_t nonce[12];
+void AeadKey::Nonce(uint8_t nonce[12], uint64_t counter) const {
+  if (algorithm == AeadAlgorithm::kAes256Gcm) NonceBE(nonce, counter);
+  else NonceLE(nonce, counter);
+}
+
+void AeadKey::SealNonce(uint8_t* c, const uint8_t* m, size_t mlen, const uint8_t* ad, size_t adlen,
+                        const uint8_t nonce[12]) const {
   unsigned long long clen;
   if (algorithm == AeadAlgorithm::kAes256Gcm) {
-    NonceBE(nonce, counter);
     crypto_aead_aes256gcm_encrypt_afternm(c, &clen, m, mlen, ad, adlen, nullptr, nonce, &aes);
   } else {
-    NonceLE(nonce, counter);
     crypto_aead_chacha20poly1305_ietf_encrypt(c, &clen, m, mlen, ad, adlen, nullptr, nonce, raw);
   }
 }
 
-bool AeadKey::Open(uint8_t* m, const uint8_t* c, size_t clen, const uint8_t* ad, size_t adlen,
-                   uint64_t counter) const {
-  uint8_t nonce[12];
+bool AeadKey::OpenNonce(uint8_t* m, const uint8_t* c, size_t clen, const uint8_t* ad, size_t adlen,
+                        const uint8_t nonce[12]) const {
   unsigned long long mlen;
   if (algorithm == AeadAlgorithm::kAes256Gcm) {
-    NonceBE(nonce, counter);
     return crypto_aead_aes256gcm_decrypt_afternm(m, &mlen, nullptr, c, clen, ad, adlen, nonce, &aes) == 0;
   }
-  NonceLE(nonce, counter);
   return crypto_aead_chacha20poly1305_ietf_decrypt(m, &mlen, nullptr, c, clen, ad, adlen, nonce, raw) == 0;
 }
 

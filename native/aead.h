@@ -31,10 +31,24 @@ struct alignas(16) AeadKey {
 
   // c may equal m (in place). Writes mlen + 16 bytes to c.
   void Seal(uint8_t* c, const uint8_t* m, size_t mlen, const uint8_t* ad, size_t adlen,
-            uint64_t counter) const;
+            uint64_t counter) const {
+    uint8_t nonce[12];
+    Nonce(nonce, counter);
+    SealNonce(c, m, mlen, ad, adlen, nonce);
+  }
   // m may equal c. Returns false on authentication failure (m is then unspecified).
   bool Open(uint8_t* m, const uint8_t* c, size_t clen, const uint8_t* ad, size_t adlen,
-            uint64_t counter) const;
+            uint64_t counter) const {
+    uint8_t nonce[12];
+    Nonce(nonce, counter);
+    return OpenNonce(m, c, clen, ad, adlen, nonce);
+  }
+  // The same with an explicit 12-byte nonce (known-answer tests use published nonces).
+  void SealNonce(uint8_t* c, const uint8_t* m, size_t mlen, const uint8_t* ad, size_t adlen,
+                 const uint8_t nonce[12]) const;
+  bool OpenNonce(uint8_t* m, const uint8_t* c, size_t clen, const uint8_t* ad, size_t adlen,
+                 const uint8_t nonce[12]) const;
+  void Nonce(uint8_t nonce[12], uint64_t counter) const;
 };
 
 }  // namespace hubless

@@ -51,8 +51,8 @@ export interface NativeUdpSocketOptions {
 
 export interface NativeAddon {
   UdpSocket: new (options: NativeUdpSocketOptions) => NativeUdpSocket;
-  aeadSeal(algorithm: number, key: Uint8Array, counter: number, ad: Uint8Array, plaintext: Uint8Array): Buffer;
-  aeadOpen(algorithm: number, key: Uint8Array, counter: number, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null;
+  aeadSeal(algorithm: number, key: Uint8Array, counterOrNonce: number | Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Buffer;
+  aeadOpen(algorithm: number, key: Uint8Array, counterOrNonce: number | Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null;
   aeadThroughput(algorithm: number, size: number, totalBytes: number): {
     iterations: number; sealSeconds: number; openSeconds: number;
   };
