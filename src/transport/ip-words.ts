@@ -1,11 +1,11 @@
 /** Turns the address words of a control record (family<<16|port, then 16 address bytes) into text. */
-export interface SocketAddress {
+export interface UdpEndpoint {
   address: string;
   port: number;
   family: 4 | 6;
 }
 
-export function addressFromWords(bytes: Uint8Array, byteOffset: number, head: number): SocketAddress {
+export function addressFromWords(bytes: Uint8Array, byteOffset: number, head: number): UdpEndpoint {
   const port = head & 0xffff;
   const b = bytes.subarray(byteOffset, byteOffset + 16);
   if (head >>> 16 === 4) return { address: `${b[0]}.${b[1]}.${b[2]}.${b[3]}`, port, family: 4 };

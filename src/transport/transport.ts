@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { HublessError } from '../errors.js';
 import { constants, native, type NativeUdpSocket } from '../native/binding.js';
-import { addressFromWords, type SocketAddress } from './ip-words.js';
+import { addressFromWords, type UdpEndpoint } from './ip-words.js';
 
-export type { SocketAddress } from './ip-words.js';
+export type { UdpEndpoint } from './ip-words.js';
 
 export type AeadAlgorithm = 'aes-256-gcm' | 'chacha20-poly1305';
 
@@ -115,7 +115,7 @@ export interface ControlPacket {
   counter: bigint;
   /** The packet body after the hubless header (the whole message for STUN); yours to keep. */
   body: Buffer;
-  from: SocketAddress;
+  from: UdpEndpoint;
 }
 
 export interface TransportEvents {
@@ -137,7 +137,7 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #batch: DatagramBatch;
   readonly #sessionScratch = new Float64Array(constants.sessionStatNames.length);
   #closed = false;
-  #address: SocketAddress;
+  #address: UdpEndpoint;
   readonly features: { gso: boolean; gro: boolean };
   /** Largest payload one datagram carries (fits a 1280-byte path). */
   readonly maxPayload = constants.maxDatagramPayload;
@@ -177,7 +177,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     return new Transport(options);
   }
 
-  get address(): SocketAddress {
+  get address(): UdpEndpoint {
     return this.#address;
   }
 

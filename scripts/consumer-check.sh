@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Proves a consumer can use the published package with only the prebuild: pack, install the
+# tarball with --ignore-scripts into an empty folder (no compiler step can run), import it and
+# exchange an encrypted datagram.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+echo "==> packed $tarball" >&2
+if tar -tzf "$work/$tarball" | grep -q '^package/build/'; then
+  echo "the tarball contains build/: consumers must load the prebuild" >&2
+  exit 1
+fi
+cd "$work"
+npm init -y >/dev/null
+npm install --ignore-scripts --no-audit --no-fund "./$tarball" >/dev/null
+test ! -e node_modules/hubless/build || { echo "build/ exists in the installed package" >&2; exit 1; }
+cat > check.mjs <<'JS'
+import { Transport, preferredAlgorithm } from 'hubless';
+import { randomBytes } from 'node:crypto';
+const a = await Transport.open(), b = await Transport.open();
+const k1 = randomBytes(32), k2 = randomBytes(32);
+const ia = a.reserveSession(), ib = b.reserveSession();
+const algorithm = preferredAlgorithm();
+a.installSession(ia, { remoteIndex: ib, algorithm, txKey: k1, rxKey: k2, peer: b.address });
+b.installSession(ib, { remoteIndex: ia, algorithm, txKey: k2, rxKey: k1, peer: a.address });
+const got = new Promise((resolve, reject) => {
+  const t = setTimeout(() => reject(new Error('no datagram within 5 s')), 5000);
+  b.on('datagrams', (batch) => { clearTimeout(t); resolve(batch.copy(0).toString()); });
+});
+a.send(ia, 7, 7, [Buffer.from('hello from the prebuild')]);
+const text = await got;
+a.close(); b.close();
+if (text !== 'hello from the prebuild') throw new Error(`wrong payload: ${text}`);
+console.log(`consumer ok: ${algorithm} datagram through the prebuild`);
+JS
+node check.mjs

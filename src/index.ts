@@ -1,0 +1,36 @@
+/**
+ * hubless public API. Everything a user imports comes from here; internals stay in their folders.
+ */
+export { HublessError, hasCode, type HublessErrorCode } from './errors.js';
+
+// Identity and addresses
+export {
+  Address,
+  SocketAddress,
+  parseAddress,
+  formatAddress,
+  isValidAddress,
+  parseSocketAddress,
+  formatSocketAddress,
+  NETWORK_BACKBONE,
+  NODE_BROADCAST,
+  NODE_UNSPECIFIED,
+} from './identity/address.js';
+export { Identity } from './identity/identity.js';
+export { loadOrCreateIdentity, loadIdentity, createIdentityFile, defaultKeyPath } from './identity/keyfile.js';
+export { isValidHostname, assertValidHostname } from './identity/hostname.js';
+export { verifyBinding, deriveNodeId } from './identity/derive.js';
+
+// The native data plane, for callers that manage keys themselves (sessions normally do that).
+export {
+  Transport,
+  DatagramBatch,
+  preferredAlgorithm,
+  type TransportOptions,
+  type SessionKeys,
+  type SessionStats,
+  type SocketStats,
+  type ControlPacket,
+  type AeadAlgorithm,
+  type UdpEndpoint,
+} from './transport/transport.js';
