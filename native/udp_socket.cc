@@ -411,20 +411,27 @@ Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
   // First pass: validate everything, so a bad element sends nothing.
   in_ptr_.resize(n);
   in_len_.resize(n);
+  // Raw N-API here: two calls per element instead of the wrapper's half dozen (this loop runs
+  // once per datagram sent).
   for (uint32_t i = 0; i < n; i++) {
-    Napi::Value v = list.Get(i);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    napi_value v;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    if (napi_get_element(env, list, i, &v) != napi_ok ||
+        napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array) {
+      if (env.IsExceptionPending()) env.GetAndClearPendingException();
       ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "payloads must be Uint8Arrays or Buffers");
       return env.Undefined();
     }
-    auto u = v.As<Napi::Uint8Array>();
-    if (u.ByteLength() > kMaxDatagramPayload) {
+    if (length > kMaxDatagramPayload) {
       ThrowCode(env, "ERR_HUBLESS_DATAGRAM_TOO_LARGE",
                 "a datagram payload is larger than " + std::to_string(kMaxDatagramPayload) + " bytes");
       return env.Undefined();
     }
-    in_ptr_[i] = u.Data();
-    in_len_[i] = u.ByteLength();
+    in_ptr_[i] = static_cast<const uint8_t*>(data);
+    in_len_[i] = length;
   }
   Session* s = sessions_.Find(index);
   if (s == nullptr || !s->installed) {
