@@ -34,6 +34,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
 
  private:
   enum class SendResult { kSent, kAgain, kNoGso };
+  struct Group {
+    size_t off;
+    size_t bytes;
+    uint16_t segment;  // 0: a single datagram
+  };
+  static constexpr size_t kSendBatch = 64;
   struct Pending {
     std::vector<uint8_t> bytes;
     size_t sent = 0;
@@ -67,6 +73,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   bool ThrowIfClosed(Napi::Env env);
 
   void FlushTx(const sockaddr_storage& to, socklen_t to_len);
+  size_t SendGroups(const sockaddr_storage& to, socklen_t to_len);
   size_t SendSegments(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
                       socklen_t to_len);
   SendResult SendOne(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
@@ -114,6 +121,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<uint8_t> tx_buf_;
   size_t tx_used_ = 0;
   std::vector<uint16_t> tx_sizes_;
+  std::vector<Group> groups_;
+  std::vector<mmsghdr> tx_msgs_;
+  std::vector<iovec> tx_iov_;
+  std::vector<char> tx_cmsg_;
   std::vector<const uint8_t*> in_ptr_;
   std::vector<size_t> in_len_;
 

@@ -24,7 +24,7 @@ export interface NativeConstants {
 }
 
 export interface NativeUdpSocket {
-  bind(host: string, port: number, ipv6Only: boolean): number;
+  bind(host: string, port: number, ipv6Only: boolean, offload: boolean): number;
   localAddress(): { address: string; port: number; family: 4 | 6 };
   setBufferSizes(rcv: number | undefined, snd: number | undefined): [number, number];
   features(): { gso: boolean; gro: boolean };

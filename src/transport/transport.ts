@@ -38,6 +38,11 @@ export interface TransportOptions {
   sendBufferSize?: number;
   /** Receive slab shared with native code; one batch holds at most this many plaintext bytes. */
   slabSize?: number;
+  /**
+   * Use UDP GSO/GRO where the kernel has them (default true). false forces one datagram per
+   * kernel buffer entry (still batched by sendmmsg/recvmmsg), as on kernels without them.
+   */
+  offload?: boolean;
   /** Keep the event loop alive while open (default true), as node:dgram does. */
   ref?: boolean;
 }
@@ -163,7 +168,7 @@ export class Transport extends EventEmitter<TransportEvents> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'port must be an integer in 0..65535');
     }
-    this.#socket.bind(host, port, options.ipv6Only ?? false);
+    this.#socket.bind(host, port, options.ipv6Only ?? false, options.offload ?? true);
     this.#socket.setBufferSizes(
       options.receiveBufferSize ?? DEFAULT_SOCKET_BUFFER,
       options.sendBufferSize ?? DEFAULT_SOCKET_BUFFER,

@@ -19,9 +19,10 @@ export async function openPair(
   algorithm: AeadAlgorithm = 'aes-256-gcm',
   hostA = '127.0.0.1',
   hostB = hostA,
+  offload = true,
 ): Promise<Pair> {
-  const a = await Transport.open({ host: hostA });
-  const b = await Transport.open({ host: hostB });
+  const a = await Transport.open({ host: hostA, offload });
+  const b = await Transport.open({ host: hostB, offload });
   const keyAB = randomBytes(32), keyBA = randomBytes(32);
   const ia = a.reserveSession(), ib = b.reserveSession();
   const peerOf = (t: Transport, host: string) => ({ address: host === '::' ? '::1' : host, port: t.address.port });

@@ -8,8 +8,10 @@ import { collect, openPair, sealDatagram, until, type Pair } from './pair.js';
 
 const code = (c: string) => (e: NodeJS.ErrnoException) => e.code === c;
 
-async function withPair(fn: (p: Pair) => Promise<void>, algorithm?: 'aes-256-gcm' | 'chacha20-poly1305', host?: string) {
-  const p = await openPair(algorithm, host);
+async function withPair(
+  fn: (p: Pair) => Promise<void>, algorithm?: 'aes-256-gcm' | 'chacha20-poly1305', host?: string, offload = true,
+) {
+  const p = await openPair(algorithm, host, host, offload);
   try {
     await fn(p);
   } finally {
@@ -26,28 +28,33 @@ async function rawSender(family: 'udp4' | 'udp6' = 'udp4') {
   return { socket: s, send, close: () => s.close() };
 }
 
-test('delivers batches of 1 to 1024 datagrams intact, in order, with ports', async () => {
-  await withPair(async ({ a, b, ia, ib }) => {
-    const got = collect(b);
-    let expected = 0;
-    for (const n of [1, 2, 52, 53, 54, 64, 100, 1024]) {
-      const payloads = Array.from({ length: n }, (_, i) => randomBytes(i === n - 1 ? 17 : constants.maxDatagramPayload));
-      assert.equal(a.send(ia, 7, 4242, payloads), true);
-      expected += n;
-      await until(() => got.length === expected, 5000, `${n} datagrams`);
-      const tail = got.slice(expected - n);
-      tail.forEach((r, i) => {
-        assert.deepEqual(r.data, payloads[i]);
-        assert.equal(r.session, ib);
-        assert.equal(r.dst, 7);
-        assert.equal(r.src, 4242);
-      });
-    }
-    assert.equal(b.sessionStats(ib)?.rxPackets, expected);
-    assert.equal(a.sessionStats(ia)?.txPackets, expected);
-    assert.equal(b.stats().dropAuth, 0);
+for (const offload of [true, false]) {
+  test(`delivers batches of 1 to 1024 datagrams intact, in order, with ports (GSO/GRO ${offload ? 'on' : 'off'})`, async () => {
+    await withPair(async ({ a, b, ia, ib }) => {
+      if (!offload) assert.deepEqual(a.features, { gso: false, gro: false });
+      const got = collect(b);
+      let expected = 0;
+      for (const n of [1, 2, 52, 53, 54, 64, 100, 1024]) {
+        const payloads = Array.from({ length: n }, (_, i) => randomBytes(i === n - 1 ? 17 : constants.maxDatagramPayload));
+        assert.equal(a.send(ia, 7, 4242, payloads), true);
+        expected += n;
+        await until(() => got.length === expected, 5000, `${n} datagrams`);
+        got.slice(expected - n).forEach((r, i) => {
+          assert.deepEqual(r.data, payloads[i]);
+          assert.equal(r.session, ib);
+          assert.equal(r.dst, 7);
+          assert.equal(r.src, 4242);
+        });
+      }
+      assert.equal(b.sessionStats(ib)?.rxPackets, expected);
+      assert.equal(a.sessionStats(ia)?.txPackets, expected);
+      assert.equal(b.stats().dropAuth, 0);
+      const s = a.stats();
+      assert.ok(s.txSyscalls < s.txDatagrams / 8, `batched sends: ${s.txSyscalls} syscalls for ${s.txDatagrams} datagrams`);
+      if (!offload) assert.equal(s.txGsoSends, 0);
+    }, 'aes-256-gcm', '127.0.0.1', offload);
   });
-});
+}
 
 test('ChaCha20-Poly1305 sessions carry datagrams too and report their algorithm', async () => {
   await withPair(async ({ a, b, ia, ib }) => {
