@@ -34,3 +34,19 @@ export {
   type AeadAlgorithm,
   type UdpEndpoint,
 } from './transport/transport.js';
+
+// Nodes and sessions: the hubless handshake (Noise IK) over the native data plane.
+export { createNode, Node, type NodeEvents, type NodeStats } from './node/node.js';
+export type { NodeOptions, ConnectOptions, Firewall } from './node/options.js';
+export { PortListener, type MessageHandler } from './node/port-listener.js';
+export type { HandshakeCounters, DropCounters } from './node/counters.js';
+export {
+  Session,
+  MAX_DATAGRAM_PAYLOAD,
+  type Message,
+  type SendOptions,
+  type MessagesOptions,
+  type SessionEvents,
+  type SessionStatsSnapshot,
+} from './session/session.js';
+export { PROTOCOL_NAME as HANDSHAKE_PROTOCOL } from './handshake/wire.js';

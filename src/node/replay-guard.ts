@@ -1,0 +1,41 @@
+// The greatest initiation timestamp accepted per initiator key: IK's message 1 can be replayed by
+// anyone who saw it, so a responder drops an initiation whose TAI64N timestamp is not newer than
+// the last one it accepted from that key (WireGuard's rule).
+//
+// Entries are made only after the Noise message authenticated (the sender holds the static key),
+// never for unauthenticated senders. The map is bounded (least recently used entries go first):
+// a peer forgotten this way could have an old initiation replayed; the replayer cannot read the
+// response or use the keys, and a session made that way is never confirmed, so it is closed when
+// its confirmation time runs out.
+import { compareTimestamps } from '../handshake/timestamp.js';
+
+export class ReplayGuard {
+  readonly maxEntries: number;
+  readonly #last = new Map<string, Buffer>();
+
+  constructor(maxEntries = 65_536) {
+    this.maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#last.size;
+  }
+
+  /** True (and remembered) when `timestamp` is newer than the last accepted one for `key`. */
+  accept(key: string, timestamp: Buffer): boolean {
+    const last = this.#last.get(key);
+    if (last !== undefined) {
+      if (compareTimestamps(timestamp, last) <= 0) return false;
+      this.#last.delete(key);
+    }
+    this.#last.set(key, timestamp);
+    if (this.#last.size > this.maxEntries) this.#last.delete(this.#last.keys().next().value as string);
+    return true;
+  }
+
+  /** True while `timestamp` is still the newest accepted for `key` (no later initiation overtook it). */
+  isLatest(key: string, timestamp: Buffer): boolean {
+    const last = this.#last.get(key);
+    return last === undefined || compareTimestamps(timestamp, last) >= 0;
+  }
+}

@@ -1,0 +1,283 @@
+// The state behind a Session: which native indices (key pairs) it has installed, which one it
+// sends on, and the rules for switching keys without losing packets in flight.
+//
+// Key switching (docs/PROTOCOL.md, "Rekeying"):
+// - The side that initiated a handshake installs the new keys when the response arrives and
+//   sends on them at once, starting with a keepalive (an empty datagram to port 0).
+// - The responder installs the new keys before it answers (so it can receive on them at once)
+//   but keeps sending on the old keys until a packet arrives under the new ones: WireGuard's key
+//   confirmation. For a brand-new session there are no old keys: what the application sends
+//   before that first packet is held back (staged, bounded) and flushed on confirmation.
+// - Keys that are no longer used for sending stay installed for `rekeyGraceMs`, so reordered
+//   packets sealed under them still open, then their index is removed.
+import { HublessError } from '../errors.js';
+import type { Address } from '../identity/address.js';
+import type { AeadAlgorithm, Transport } from '../transport/transport.js';
+import type { MessageQueue } from './message-queue.js';
+import { Session, type Message, type SessionStatsSnapshot } from './session.js';
+
+/** One installed key pair (one native session index). */
+export interface KeySlot {
+  index: number;
+  remoteIndex: number;
+  algorithm: AeadAlgorithm;
+  createdAt: number;
+  /** True when our side sent the initiation that produced these keys. */
+  weInitiated: boolean;
+  /** Datagrams we sealed under these keys (counted in JS, for rekey-by-volume). */
+  txPackets: number;
+  /** When the index is removed; 0 while the keys are in use. */
+  retireAt: number;
+}
+
+/** What a session needs from its node. */
+export interface SessionHost {
+  readonly transport: Transport;
+  readonly rekeyAfterPackets: number;
+  readonly rekeyGraceMs: number;
+  readonly stageLimit: number;
+  now(): number;
+  requestRekey(core: SessionCore): void;
+  /** Forgets the index and removes it from the native table. */
+  releaseIndex(index: number): void;
+  sessionClosed(core: SessionCore, error: HublessError | undefined): void;
+  wantDrain(core: SessionCore): void;
+  count(counter: 'keepalivesSent' | 'stagedDropped'): void;
+}
+
+export interface SessionParams {
+  /** The peer's Ed25519 key in hex (the node's map key). */
+  peerKey: string;
+  remotePublicKey: Buffer;
+  remoteAddress: Address;
+  endpoint: { address: string; port: number };
+  slot: KeySlot;
+  /** True when this side sent the first handshake's initiation. */
+  initiator: boolean;
+}
+
+const EMPTY = [Buffer.alloc(0)];
+const STAT_FIELDS = ['txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'authFailures', 'replays', 'tooOld'] as const;
+type Totals = Record<(typeof STAT_FIELDS)[number], number>;
+
+interface Staged {
+  port: number;
+  srcPort: number;
+  data: Buffer[];
+}
+
+export class SessionCore {
+  readonly session: Session;
+  readonly host: SessionHost;
+  readonly peerKey: string;
+  readonly remotePublicKey: Buffer;
+  readonly remoteAddress: Address;
+  readonly initiator: boolean;
+  readonly createdAt: number;
+  endpoint: { address: string; port: number };
+  /** The keys we send on. */
+  tx: KeySlot;
+  /** Responder side of a rekey: new keys installed, waiting for the peer's first packet under them. */
+  next: KeySlot | null = null;
+  /** Every installed index of this session: tx, next and the retiring ones. */
+  readonly slots: KeySlot[];
+  /** False for a responder's new session until the initiator's first packet arrives. */
+  confirmed: boolean;
+  /** Index whose first received packet means something (see sawWatched); -1 for none. */
+  watchIndex = -1;
+  /** Initiator side of a rekey: true once the peer sent under the newest keys. */
+  #peerSwitched = true;
+  #staged: Staged[] | null;
+  #stagedCount = 0;
+  readonly queues = new Set<MessageQueue<Message>>();
+  closed = false;
+  rekeys = 0;
+  delivered = 0;
+  readonly #retired: Totals = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, authFailures: 0, replays: 0, tooOld: 0 };
+
+  constructor(host: SessionHost, params: SessionParams) {
+    this.host = host;
+    this.peerKey = params.peerKey;
+    this.remotePublicKey = params.remotePublicKey;
+    this.remoteAddress = params.remoteAddress;
+    this.endpoint = params.endpoint;
+    this.initiator = params.initiator;
+    this.createdAt = host.now();
+    this.tx = params.slot;
+    this.slots = [params.slot];
+    this.confirmed = params.initiator;
+    this.#staged = params.initiator ? null : [];
+    if (!params.initiator) this.watchIndex = params.slot.index;
+    this.session = new Session(this);
+    if (params.initiator) this.#keepalive(params.slot);
+  }
+
+  /** The newest keys (those a time-based rekey is measured from). */
+  get newest(): KeySlot {
+    return this.next ?? this.tx;
+  }
+
+  get hasConsumers(): boolean {
+    return this.queues.size > 0 || this.session.listenerCount('message') > 0;
+  }
+
+  /** The first packet arrived under `watchIndex`. */
+  sawWatched(): void {
+    this.watchIndex = -1;
+    const next = this.next;
+    if (next !== null) {
+      // Rekey confirmed: the initiator sends under the new keys, so we switch too.
+      this.next = null;
+      this.#retire(this.tx);
+      this.tx = next;
+    } else if (!this.confirmed) {
+      this.confirmed = true;
+      this.#flushStaged();
+    } else {
+      this.#peerSwitched = true;
+    }
+  }
+
+  /** Our initiation (a rekey) completed: send under the new keys from now on. */
+  installInitiated(slot: KeySlot): void {
+    this.slots.push(slot);
+    this.rekeys++;
+    this.#retire(this.tx);
+    if (this.next !== null) {
+      this.#retire(this.next);
+      this.next = null;
+    }
+    this.tx = slot;
+    this.watchIndex = slot.index;
+    this.#peerSwitched = false;
+    this.#keepalive(slot);
+    if (!this.confirmed) {
+      this.confirmed = true;
+      this.#flushStaged();
+    }
+  }
+
+  /** We answered the peer's initiation for this session (a rekey, or its retransmission). */
+  installResponded(slot: KeySlot): void {
+    this.slots.push(slot);
+    this.rekeys++;
+    if (!this.confirmed) {
+      // The initiator never used the previous keys (its first response was lost or late):
+      // replace them; staged datagrams wait for the new ones.
+      this.#retire(this.tx);
+      this.tx = slot;
+    } else {
+      if (this.next !== null) this.#retire(this.next);
+      this.next = slot;
+    }
+    this.watchIndex = slot.index;
+  }
+
+  /** Periodic work: remove expired indices, nudge a peer that has not switched keys yet. */
+  tick(now: number): void {
+    for (let i = this.slots.length - 1; i >= 0; i--) {
+      const s = this.slots[i];
+      if (s.retireAt !== 0 && s.retireAt <= now) {
+        this.#absorbStats(s.index);
+        this.slots.splice(i, 1);
+        this.host.releaseIndex(s.index);
+      }
+    }
+    // Our keepalive on new keys may have been lost: while the old keys are still installed, send
+    // it again so that the responder switches before they go.
+    if (!this.#peerSwitched) {
+      if (now - this.tx.createdAt < this.host.rekeyGraceMs) this.#keepalive(this.tx);
+      else this.#peerSwitched = true;
+    }
+  }
+
+  send(port: number, srcPort: number, payloads: Uint8Array[]): boolean {
+    if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
+    if (!this.confirmed) return this.#stage(port, srcPort, payloads);
+    const tx = this.tx;
+    const ok = this.host.transport.send(tx.index, port, srcPort, payloads);
+    tx.txPackets += payloads.length;
+    if (tx.txPackets >= this.host.rekeyAfterPackets) this.host.requestRekey(this);
+    if (!ok) this.host.wantDrain(this);
+    return ok;
+  }
+
+  deliver(msg: Message): void {
+    this.delivered++;
+    if (this.session.listenerCount('message') > 0) this.session.emit('message', msg.data, msg);
+    if (this.queues.size > 0) for (const q of this.queues) q.push(msg);
+  }
+
+  close(error?: HublessError): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.watchIndex = -1;
+    for (const s of this.slots) {
+      this.#absorbStats(s.index);
+      this.host.releaseIndex(s.index);
+    }
+    this.slots.length = 0;
+    this.#staged = null;
+    for (const q of [...this.queues]) q.end();
+    this.queues.clear();
+    this.host.sessionClosed(this, error);
+    this.session.emit('close', error);
+  }
+
+  stats(): SessionStatsSnapshot {
+    const t: Totals = { ...this.#retired };
+    for (const s of this.slots) {
+      const st = this.host.transport.sessionStats(s.index);
+      if (st === null) continue;
+      for (const f of STAT_FIELDS) t[f] += st[f];
+    }
+    return {
+      algorithm: this.tx.algorithm,
+      localIndex: this.tx.index,
+      remoteIndex: this.tx.remoteIndex,
+      endpoint: { ...this.endpoint },
+      keyAgeMs: this.host.now() - this.newest.createdAt,
+      rekeys: this.rekeys,
+      installedKeys: this.slots.length,
+      confirmed: this.confirmed,
+      ...t,
+      messagesDelivered: this.delivered,
+    };
+  }
+
+  #retire(slot: KeySlot): void {
+    if (slot.retireAt === 0) slot.retireAt = this.host.now() + this.host.rekeyGraceMs;
+  }
+
+  #absorbStats(index: number): void {
+    const st = this.host.transport.closed ? null : this.host.transport.sessionStats(index);
+    if (st === null) return;
+    for (const f of STAT_FIELDS) this.#retired[f] += st[f];
+  }
+
+  #keepalive(slot: KeySlot): void {
+    if (this.host.transport.closed) return;
+    this.host.transport.send(slot.index, 0, 0, EMPTY);
+    this.host.count('keepalivesSent');
+  }
+
+  #stage(port: number, srcPort: number, payloads: Uint8Array[]): boolean {
+    const staged = this.#staged!;
+    if (this.#stagedCount + payloads.length > this.host.stageLimit) {
+      for (let i = 0; i < payloads.length; i++) this.host.count('stagedDropped');
+      return false;
+    }
+    // Copies: the caller may reuse its buffers once send() returns.
+    staged.push({ port, srcPort, data: payloads.map((p) => Buffer.from(p)) });
+    this.#stagedCount += payloads.length;
+    return true;
+  }
+
+  #flushStaged(): void {
+    const staged = this.#staged;
+    this.#staged = null;
+    this.#stagedCount = 0;
+    if (staged === null) return;
+    for (const s of staged) this.send(s.port, s.srcPort, s.data);
+  }
+}
