@@ -179,7 +179,7 @@ export function openCookieReply(body: Uint8Array, key: Uint8Array, mac1: Uint8Ar
 export class LoadMeter {
   threshold: number;
   readonly #now: () => number;
-  #windowStart = 0;
+  #windowStart = -Infinity;
   #current = 0;
   #previous = 0;
 
@@ -189,10 +189,17 @@ export class LoadMeter {
   }
 
   #roll(now: number): void {
-    if (now - this.#windowStart < 1000) return;
-    this.#previous = now - this.#windowStart < 2000 ? this.#current : 0;
+    const elapsed = now - this.#windowStart;
+    if (elapsed < 1000) return;
+    if (elapsed < 2000) {
+      this.#previous = this.#current;
+      this.#windowStart += 1000;
+    } else {
+      // Idle for a while: the next window starts with this initiation.
+      this.#previous = 0;
+      this.#windowStart = now;
+    }
     this.#current = 0;
-    this.#windowStart = now - ((now - this.#windowStart) % 1000);
   }
 
   /** Counts one initiation (with a valid mac1). */

@@ -84,8 +84,6 @@ interface Peer {
   session: SessionCore | null;
   pending: PendingHandshake | null;
   waiters: Waiter[];
-  cookie: Buffer | null;
-  cookieAt: number;
 }
 
 interface PendingHandshake {
@@ -107,6 +105,8 @@ interface PendingHandshake {
   timer: NodeJS.Timeout | null;
   cookieResendAllowed: boolean;
 }
+
+const COOKIE_JAR_ENTRIES = 4096;
 
 function nodeClosed(): HublessError {
   return new HublessError('ERR_HUBLESS_NODE_CLOSED', 'the node is closed');
@@ -146,6 +146,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #ports = new Map<number, PortListener>();
   readonly #drainWaiters = new Set<SessionCore>();
   readonly #guard = new ReplayGuard();
+  /** Cookies received from responders under load, by responder key (most recent last). */
+  readonly #cookieJar = new Map<string, { cookie: Buffer; at: number }>();
   readonly #counters = newHandshakeCounters();
   readonly #drops = newDropCounters();
   readonly #tick: NodeJS.Timeout;
@@ -639,8 +641,10 @@ export class Node extends EventEmitter<NodeEvents> {
       this.#drops.badCookie++;
       return;
     }
-    pending.peer.cookie = cookie;
-    pending.peer.cookieAt = Date.now();
+    // Kept per responder key beyond the handshake (bounded): the next handshake carries mac2 at once.
+    this.#cookieJar.delete(pending.peer.key);
+    this.#cookieJar.set(pending.peer.key, { cookie, at: Date.now() });
+    if (this.#cookieJar.size > COOKIE_JAR_ENTRIES) this.#cookieJar.delete(this.#cookieJar.keys().next().value as string);
     // Send again at once with mac2 (once per timer period, so forged replies cannot make us loop).
     if (pending.cookieResendAllowed) this.#sendInitiation(pending, 'cookie');
   }
@@ -677,7 +681,8 @@ export class Node extends EventEmitter<NodeEvents> {
     const peer = pending.peer;
     pending.noise?.destroy();
     const now = Date.now();
-    const cookie = peer.cookie !== null && now - peer.cookieAt < COOKIE_USE_MS ? peer.cookie : null;
+    const jar = this.#cookieJar.get(peer.key);
+    const cookie = jar !== undefined && now - jar.at < COOKIE_USE_MS ? jar.cookie : null;
     const w = writeInitiation(this.#local, peer.remote, pending.index, {
       rekey: pending.rekey,
       aeads: this.#aeads,
@@ -778,7 +783,6 @@ export class Node extends EventEmitter<NodeEvents> {
   #newPeer(remote: RemoteStatic): Peer {
     const peer: Peer = {
       key: remote.publicKey.toString('hex'), remote, endpoint: null, session: null, pending: null, waiters: [],
-      cookie: null, cookieAt: 0,
     };
     this.#peers.set(peer.key, peer);
     return peer;

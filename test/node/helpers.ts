@@ -63,7 +63,8 @@ export async function rejectsWith(p: Promise<unknown>, code: HublessErrorCode): 
 
 /** A plain UDP socket that records what it receives. */
 export class RawSocket {
-  readonly socket = dgram.createSocket('udp4');
+  // A large receive buffer: floods in these tests are answered faster than this socket is read.
+  readonly socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   readonly received: Buffer[] = [];
 
   static async open(): Promise<RawSocket> {
