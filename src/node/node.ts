@@ -151,7 +151,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #counters = newHandshakeCounters();
   readonly #drops = newDropCounters();
   readonly #tick: NodeJS.Timeout;
-  #verifying = 0;
+  /** Address-hash evaluations this node started that have not finished (cache misses only). */
+  #hashing = 0;
   #closed = false;
   #closing: Promise<void> | null = null;
 
@@ -362,7 +363,7 @@ export class Node extends EventEmitter<NodeEvents> {
       sessions: this.#sessions.size,
       peers: this.#peers.size,
       pendingHandshakes: pending,
-      pendingVerifications: this.#verifying,
+      pendingVerifications: this.#hashing,
       replayGuardEntries: this.#guard.size,
       underLoad: this.#load.underLoad,
       handshake: { ...this.#counters },
@@ -464,8 +465,25 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!this.#guard.accept(key, payload.timestamp)) return refuse('replay');
     const pending = peer?.pending ?? null;
     if (pending !== null && (pending.state === 'verifying' || this.#winsTieBreak(remote))) return refuse('simultaneous');
-    if (this.#verifying >= this.#opts.maxPendingVerifications) return refuse('busy');
+    // Each new peer costs one memory-hard hash (~30 ms of thread pool): bound how many run at once.
+    // Peers with a session, and peers we dial, are never refused for this.
+    if (this.#hashing >= this.#opts.maxPendingVerifications && peer?.session == null && !wanted) return refuse('busy');
     this.#respond(read, p.from, aead).catch((err: unknown) => this.#fault(err));
+  }
+
+  /** The node id a (key, nonce) claim derives (0 if it cannot be computed), counting real evaluations. */
+  async #nodeIdOf(publicKey: Buffer, nonce: number): Promise<number> {
+    const misses = this.#cache.misses;
+    const id = this.#cache.nodeIdOf(publicKey, nonce);
+    const started = this.#cache.misses !== misses;
+    if (started) this.#hashing++;
+    try {
+      return await id;
+    } catch {
+      return 0;
+    } finally {
+      if (started) this.#hashing--;
+    }
   }
 
   /** Simultaneous open: the initiation of the node with the greater Ed25519 public key wins. */
@@ -480,15 +498,7 @@ export class Node extends EventEmitter<NodeEvents> {
       read.noise.destroy();
       this.#drops[counter]++;
     };
-    let nodeId = 0;
-    this.#verifying++;
-    try {
-      nodeId = await this.#cache.nodeIdOf(remote.publicKey, payload.nonce);
-    } catch {
-      nodeId = 0;
-    } finally {
-      this.#verifying--;
-    }
+    const nodeId = await this.#nodeIdOf(remote.publicKey, payload.nonce);
     if (this.#closed) return read.noise.destroy();
     if (isReservedNodeId(nodeId)) return refuse('binding');
     const address = Address.of(payload.network, nodeId);
@@ -582,12 +592,7 @@ export class Node extends EventEmitter<NodeEvents> {
 
   async #completeInitiation(pending: PendingHandshake, r: ReadResponse): Promise<void> {
     const peer = pending.peer;
-    let nodeId = 0;
-    try {
-      nodeId = await this.#cache.nodeIdOf(peer.remote.publicKey, r.payload.nonce);
-    } catch {
-      nodeId = 0;
-    }
+    const nodeId = await this.#nodeIdOf(peer.remote.publicKey, r.payload.nonce);
     if (pending.state !== 'verifying' || this.#closed) {
       r.tx.fill(0);
       r.rx.fill(0);

@@ -45,7 +45,10 @@ export interface NodeOptions {
   cookieThreshold?: number;
   /** Cache of verified address bindings (default: the process-wide one). */
   bindingCache?: VerifiedBindingCache;
-  /** Handshakes of new peers whose address binding is being verified at once (default 64). */
+  /**
+   * Address-binding hashes (one per new peer, ~30 ms of thread pool each) running at once; beyond
+   * it, initiations from unknown peers are dropped (`busy`) until some finish (default 64).
+   */
   maxPendingVerifications?: number;
   /** Datagrams a new incoming session holds back until the initiator's first packet (default 256). */
   stageLimit?: number;
