@@ -16,6 +16,7 @@ interface CommandEntry {
 
 // One line per command. Keep alphabetical.
 export const COMMANDS: Record<string, CommandEntry> = {
+  demo: { summary: 'run a local agent mesh: specialists and a coordinator on loopback', load: () => import('./demo.js') },
   id: { summary: "print this node's address, public key and nonce", load: () => import('./id.js') },
   keygen: { summary: 'create the identity key file', load: () => import('./keygen.js') },
 };
