@@ -4,7 +4,7 @@
 import { HandshakeIK, StaticDhCache, type KeyPair } from './noise/index.js';
 import { hasCode } from '../errors.js';
 import { checkMac1, cookieKey, mac1Key, writeMacs } from './cookie.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 import {
   decodeInitiationPayload, decodeResponsePayload, encodeInitiationPayload, encodeResponsePayload,
   INDEX_BYTES, INITIATION_BYTES, INITIATION_MAX, KEY_BYTES, MACS_BYTES, PACKET_INITIATION, PACKET_RESPONSE,
@@ -66,13 +66,14 @@ export class RemoteStatic {
   }
 }
 
-function newNoise(local: LocalStatic, initiator: boolean, rs?: Uint8Array): HandshakeIK {
+function newNoise(local: LocalStatic, initiator: boolean, rs?: Uint8Array, e?: KeyPair): HandshakeIK {
   return new HandshakeIK({
     initiator,
     protocol: PROTOCOL_NAME,
     prologue: PROLOGUE,
     s: local.keyPair,
     rs,
+    e,
     staticDhCache: local.staticDhCache,
   });
 }
@@ -90,11 +91,15 @@ export interface WrittenInitiation {
   mac1: Buffer;
 }
 
-/** A fresh initiation (new ephemeral key, the payload's new timestamp). */
+/**
+ * A fresh initiation (new ephemeral key, the payload's new timestamp). `ephemeral` fixes the
+ * ephemeral key pair, for test vectors only.
+ */
 export function writeInitiation(
   local: LocalStatic, remote: RemoteStatic, senderIndex: number, payload: InitiationPayload, cookie: Uint8Array | null,
+  ephemeral?: KeyPair,
 ): WrittenInitiation {
-  const noise = newNoise(local, true, remote.x25519PublicKey);
+  const noise = newNoise(local, true, remote.x25519PublicKey, ephemeral);
   const msg = noise.writeMessage(encodeInitiationPayload(payload));
   const body = Buffer.alloc(INDEX_BYTES + msg.length + MACS_BYTES);
   writeIndex(body, senderIndex);
@@ -118,10 +123,12 @@ export interface ReadInitiation {
 /**
  * Reads the Noise part of an initiation whose size and mac1 were already checked. On success the
  * initiator is authenticated (it holds the static key it claims) but the message may be a replay:
- * the caller checks the timestamp.
+ * the caller checks the timestamp. `ephemeral` fixes the response's ephemeral key (test vectors).
  */
-export function readInitiation(local: LocalStatic, body: Uint8Array): ReadInitiation | HandshakeDropReason {
-  const noise = newNoise(local, false);
+export function readInitiation(
+  local: LocalStatic, body: Uint8Array, ephemeral?: KeyPair,
+): ReadInitiation | HandshakeDropReason {
+  const noise = newNoise(local, false, undefined, ephemeral);
   let plain: Buffer;
   try {
     plain = noise.readMessage(body.subarray(INDEX_BYTES, body.length - MACS_BYTES));

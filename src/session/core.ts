@@ -107,7 +107,10 @@ export class SessionCore {
     this.slots = [params.slot];
     this.confirmed = params.initiator;
     this.#staged = params.initiator ? null : [];
-    if (!params.initiator) this.watchIndex = params.slot.index;
+    // Responder: the first packet confirms the keys. Initiator: our keepalive is repeated on
+    // ticks until the responder's first packet shows it arrived (it confirms the responder's side).
+    this.watchIndex = params.slot.index;
+    this.#peerSwitched = !params.initiator;
     this.session = new Session(this);
     if (params.initiator) this.#keepalive(params.slot);
   }
