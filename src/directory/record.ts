@@ -13,7 +13,7 @@ import { capabilityFromTuple, validateCapability } from './capability.js';
 import { DirectoryCodes, directoryError } from './codes.js';
 import { groupNameProblem, hostnameProblem } from './names.js';
 import { BODY_FIELDS_V1, RECORD_VERSION, decodeBody, encodeBody } from './record-codec.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 import type {
   AgentRecord, Endpoint, RecordInput, RecordSigner, RelayRef, SignedRecord, SocketEndpoint, VerifyBinding,
 } from './record-types.js';

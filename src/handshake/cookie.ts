@@ -16,7 +16,7 @@ import { timingSafeEqual } from 'node:crypto';
 import {
   COOKIE_BYTES, COOKIE_NONCE_BYTES, COOKIE_REPLY_BYTES, HEADER_BYTES, HEADER_FIRST_BYTE, MAC_BYTES, MACS_BYTES,
 } from './wire.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 const LABEL_MAC1 = Buffer.from('mac1----', 'ascii');
 const LABEL_COOKIE = Buffer.from('cookie--', 'ascii');

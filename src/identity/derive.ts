@@ -7,7 +7,7 @@
 // they are fixed constants, never tuned per machine. A new set would need a new salt label (v2).
 import { HublessError } from '../errors.js';
 import { type Address, isReservedNodeId } from './address.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const PUBLIC_KEY_BYTES = 32;
 export const NONCE_MAX = 0xffffffff;

@@ -8,7 +8,7 @@
 import { HublessError } from '../errors.js';
 import { Address, NETWORK_BACKBONE } from './address.js';
 import { deriveFirstUsable, deriveNodeId, PUBLIC_KEY_BYTES } from './derive.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const SEED_BYTES = 32;
 export const SECRET_KEY_BYTES = 64;

@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { HublessError, hasCode } from '../errors.js';
 import { Identity, SEED_BYTES } from './identity.js';
 import { checkNonce, PUBLIC_KEY_BYTES } from './derive.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../sodium.js';
 
 export const KEYFILE_FORMAT = 'hubless-identity';
 export const KEYFILE_VERSION = 1;

@@ -9,7 +9,7 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { HublessError } from '../../errors.js';
 import { ERR_NOISE_DECRYPT_FAILED, ERR_NOISE_NONCE_EXHAUSTED, invalidArgument } from './errors.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../../sodium.js';
 
 export type CipherName = 'AESGCM' | 'ChaChaPoly';
 

@@ -1,6 +1,6 @@
 // Noise DH functions (spec rev 34, §4.1, §12.1): Curve25519 (X25519) from sodium-native.
 import { handshakeFailed, invalidArgument } from './errors.js';
-import { sodium } from './sodium.js';
+import { sodium } from '../../sodium.js';
 
 /** DHLEN for 25519. */
 export const DHLEN = 32;

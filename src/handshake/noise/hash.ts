@@ -11,7 +11,7 @@
 // Every function here is synchronous and uses per-hash scratch buffers; JavaScript's single thread
 // makes that safe (nothing can interleave between a scratch write and its use).
 import * as nodeCrypto from 'node:crypto';
-import { sodium } from './sodium.js';
+import { sodium } from '../../sodium.js';
 
 export type HashName = 'SHA256' | 'SHA512' | 'BLAKE2b' | 'BLAKE2s';
 
