@@ -37,26 +37,34 @@ export class LocalStatic {
   }
 }
 
-/** A peer's static keys and the MAC keys derived from them. */
+/** A peer's static keys and the MAC keys derived from them (those only when first needed). */
 export class RemoteStatic {
   /** Ed25519 public key (what users and the directory call the peer's public key). */
   readonly publicKey: Buffer;
   /** X25519 key derived from it: the Noise static key. */
   readonly x25519PublicKey: Buffer;
-  readonly mac1Key: Buffer;
-  readonly cookieKey: Buffer;
+  #mac1Key: Buffer | null = null;
+  #cookieKey: Buffer | null = null;
 
   private constructor(publicKey: Buffer, x25519PublicKey: Buffer) {
     this.publicKey = publicKey;
     this.x25519PublicKey = x25519PublicKey;
-    this.mac1Key = mac1Key(x25519PublicKey);
-    this.cookieKey = cookieKey(x25519PublicKey);
+  }
+
+  /** The peer's mac1 key: what we send it carries mac1 under this key. */
+  get mac1Key(): Buffer {
+    return (this.#mac1Key ??= mac1Key(this.x25519PublicKey));
+  }
+
+  /** The key of the peer's cookie replies. */
+  get cookieKey(): Buffer {
+    return (this.#cookieKey ??= cookieKey(this.x25519PublicKey));
   }
 
   /** Null when `publicKey` is not a valid Ed25519 public key. */
   static fromPublicKey(publicKey: Uint8Array): RemoteStatic | null {
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return null;
-    const x = Buffer.alloc(KEY_BYTES);
+    const x = Buffer.allocUnsafe(KEY_BYTES); // pooled: no ArrayBuffer of its own per peer
     try {
       sodium.crypto_sign_ed25519_pk_to_curve25519(x, publicKey);
     } catch {

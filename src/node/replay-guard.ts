@@ -7,11 +7,10 @@
 // a peer forgotten this way could have an old initiation replayed; the replayer cannot read the
 // response or use the keys, and a session made that way is never confirmed, so it is closed when
 // its confirmation time runs out.
-import { compareTimestamps } from '../handshake/timestamp.js';
-
 export class ReplayGuard {
   readonly maxEntries: number;
-  readonly #last = new Map<string, Buffer>();
+  // Timestamps as 12-character latin1 strings: compact, and string order is byte order.
+  readonly #last = new Map<string, string>();
 
   constructor(maxEntries = 65_536) {
     this.maxEntries = maxEntries;
@@ -23,12 +22,13 @@ export class ReplayGuard {
 
   /** True (and remembered) when `timestamp` is newer than the last accepted one for `key`. */
   accept(key: string, timestamp: Buffer): boolean {
+    const t = timestamp.toString('latin1');
     const last = this.#last.get(key);
     if (last !== undefined) {
-      if (compareTimestamps(timestamp, last) <= 0) return false;
+      if (t <= last) return false;
       this.#last.delete(key);
     }
-    this.#last.set(key, timestamp);
+    this.#last.set(key, t);
     if (this.#last.size > this.maxEntries) this.#last.delete(this.#last.keys().next().value as string);
     return true;
   }
@@ -36,6 +36,6 @@ export class ReplayGuard {
   /** True while `timestamp` is still the newest accepted for `key` (no later initiation overtook it). */
   isLatest(key: string, timestamp: Buffer): boolean {
     const last = this.#last.get(key);
-    return last === undefined || compareTimestamps(timestamp, last) >= 0;
+    return last === undefined || timestamp.toString('latin1') >= last;
   }
 }

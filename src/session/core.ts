@@ -89,11 +89,13 @@ export class SessionCore {
   #peerSwitched = true;
   #staged: Staged[] | null;
   #stagedCount = 0;
-  readonly queues = new Set<MessageQueue<Message>>();
+  /** Iterators from session.messages(); null until the first one (most sessions never have one). */
+  queues: Set<MessageQueue<Message>> | null = null;
   closed = false;
   rekeys = 0;
   delivered = 0;
-  readonly #retired: Totals = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, authFailures: 0, replays: 0, tooOld: 0 };
+  /** Counters of removed key pairs (made at the first removal). */
+  #retired: Totals | null = null;
 
   constructor(host: SessionHost, params: SessionParams) {
     this.host = host;
@@ -121,7 +123,7 @@ export class SessionCore {
   }
 
   get hasConsumers(): boolean {
-    return this.queues.size > 0 || this.session.listenerCount('message') > 0;
+    return (this.queues !== null && this.queues.size > 0) || this.session.listenerCount('message') > 0;
   }
 
   /** The first packet arrived under `watchIndex`. */
@@ -208,7 +210,7 @@ export class SessionCore {
   deliver(msg: Message): void {
     this.delivered++;
     if (this.session.listenerCount('message') > 0) this.session.emit('message', msg.data, msg);
-    if (this.queues.size > 0) for (const q of this.queues) q.push(msg);
+    if (this.queues !== null) for (const q of this.queues) q.push(msg);
   }
 
   close(error?: HublessError): void {
@@ -221,14 +223,17 @@ export class SessionCore {
     }
     this.slots.length = 0;
     this.#staged = null;
-    for (const q of [...this.queues]) q.end();
-    this.queues.clear();
+    const queues = this.queues;
+    this.queues = null;
+    if (queues !== null) for (const q of queues) q.end();
     this.host.sessionClosed(this, error);
     this.session.emit('close', error);
   }
 
   stats(): SessionStatsSnapshot {
-    const t: Totals = { ...this.#retired };
+    const t: Totals = this.#retired === null
+      ? { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, authFailures: 0, replays: 0, tooOld: 0 }
+      : { ...this.#retired };
     for (const s of this.slots) {
       const st = this.host.transport.sessionStats(s.index);
       if (st === null) continue;
@@ -255,7 +260,8 @@ export class SessionCore {
   #absorbStats(index: number): void {
     const st = this.host.transport.closed ? null : this.host.transport.sessionStats(index);
     if (st === null) return;
-    for (const f of STAT_FIELDS) this.#retired[f] += st[f];
+    const r = (this.#retired ??= { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, authFailures: 0, replays: 0, tooOld: 0 });
+    for (const f of STAT_FIELDS) r[f] += st[f];
   }
 
   #keepalive(slot: KeySlot): void {

@@ -165,9 +165,9 @@ export class Session extends EventEmitter<SessionEvents> {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'limit must be a positive integer');
     }
     const core = this.#core;
-    const q: MessageQueue<Message> = new MessageQueue<Message>(limit, () => core.queues.delete(q));
+    const q: MessageQueue<Message> = new MessageQueue<Message>(limit, () => core.queues?.delete(q));
     if (core.closed) q.end();
-    else core.queues.add(q);
+    else (core.queues ??= new Set()).add(q);
     return q;
   }
 
