@@ -12,7 +12,7 @@ export class PortListener implements AsyncIterable<Message> {
   readonly #onClose: (l: PortListener) => void;
   #queue: MessageQueue<Message> | null = null;
   #closed = false;
-  /** Handler exceptions, counted (a throwing handler does not stop delivery). */
+  /** Handler exceptions (each is rethrown as an uncaught exception once the batch is delivered). */
   handlerErrors = 0;
 
   /** @internal Made by Node.listen(). */
@@ -40,8 +40,12 @@ export class PortListener implements AsyncIterable<Message> {
     if (this.#handler !== null) {
       try {
         this.#handler(msg);
-      } catch {
+      } catch (err) {
+        // The application's exception surfaces as an uncaught exception, after the batch.
         this.handlerErrors++;
+        queueMicrotask(() => {
+          throw err;
+        });
       }
     }
     this.#queue?.push(msg);

@@ -57,6 +57,7 @@ export interface SessionParams {
 }
 
 const EMPTY = [Buffer.alloc(0)];
+const NO_HANDLERS: ((data: Buffer, info: Message) => void)[] = [];
 const STAT_FIELDS = ['txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'authFailures', 'replays', 'tooOld'] as const;
 type Totals = Record<(typeof STAT_FIELDS)[number], number>;
 
@@ -94,6 +95,13 @@ export class SessionCore {
   closed = false;
   rekeys = 0;
   delivered = 0;
+  /**
+   * The session's 'message' listeners, refreshed only when they change (Session marks it stale):
+   * delivering a datagram then allocates nothing, where EventEmitter.emit would build an
+   * argument array per call.
+   */
+  handlers: ((data: Buffer, info: Message) => void)[] = NO_HANDLERS;
+  handlersStale = false;
   /** Counters of removed key pairs (made at the first removal). */
   #retired: Totals | null = null;
 
@@ -123,7 +131,7 @@ export class SessionCore {
   }
 
   get hasConsumers(): boolean {
-    return (this.queues !== null && this.queues.size > 0) || this.session.listenerCount('message') > 0;
+    return (this.queues !== null && this.queues.size > 0) || this.#messageHandlers().length > 0;
   }
 
   /** The first packet arrived under `watchIndex`. */
@@ -209,8 +217,27 @@ export class SessionCore {
 
   deliver(msg: Message): void {
     this.delivered++;
-    if (this.session.listenerCount('message') > 0) this.session.emit('message', msg.data, msg);
+    const hs = this.#messageHandlers();
+    for (let i = 0; i < hs.length; i++) {
+      try {
+        hs[i].call(this.session, msg.data, msg);
+      } catch (err) {
+        // As with any listener, the exception is the application's: it surfaces as an uncaught
+        // exception, but only after this batch was delivered to everyone else.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
     if (this.queues !== null) for (const q of this.queues) q.push(msg);
+  }
+
+  #messageHandlers(): ((data: Buffer, info: Message) => void)[] {
+    if (this.handlersStale) {
+      this.handlersStale = false;
+      this.handlers = this.session.rawListeners('message') as ((data: Buffer, info: Message) => void)[];
+    }
+    return this.handlers;
   }
 
   close(error?: HublessError): void {

@@ -96,6 +96,13 @@ function checkDatagram(data: unknown): Uint8Array {
   return data;
 }
 
+const kCore = Symbol('core');
+
+// One shared function (no closure per session): the core re-reads 'message' listeners lazily.
+function markStale(this: Session, event: string | symbol): void {
+  if (event === 'message') this[kCore].handlersStale = true;
+}
+
 export class Session extends EventEmitter<SessionEvents> {
   readonly #core: SessionCore;
 
@@ -103,6 +110,14 @@ export class Session extends EventEmitter<SessionEvents> {
   constructor(core: SessionCore) {
     super();
     this.#core = core;
+    const untyped = this as EventEmitter;
+    untyped.on('newListener', markStale);
+    untyped.on('removeListener', markStale);
+  }
+
+  /** @internal */
+  get [kCore](): SessionCore {
+    return this.#core;
   }
 
   /** The peer's address (its node id checked against its key). */
