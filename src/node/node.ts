@@ -216,6 +216,9 @@ export class Node extends EventEmitter<NodeEvents> {
     let identity: Identity;
     let ownsIdentity = false;
     if (options.identity !== undefined) {
+      if (options.keyFile !== undefined) {
+        throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'give either keyFile or identity, not both');
+      }
       if (!(options.identity instanceof Identity) || options.identity.destroyed) {
         throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'identity must be a live Identity');
       }

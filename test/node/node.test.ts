@@ -374,6 +374,47 @@ test('malformed handshake packets are dropped and counted by reason, and the nod
   }
 });
 
+test('message listeners: once, off, and a throwing listener does not stop the others', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    const sa = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    await until(() => b.sessions().length === 1);
+    const sb = b.sessions()[0];
+    const got: string[] = [];
+    const always = (d: Buffer): void => void got.push(`always ${d}`);
+    sb.on('message', always);
+    sb.once('message', (d) => got.push(`once ${d}`));
+    sa.send(1, Buffer.from('1'));
+    await until(() => got.length === 2);
+    sa.send(1, Buffer.from('2'));
+    await until(() => got.length === 3);
+    sb.off('message', always);
+    const portGot: string[] = [];
+    b.listen(1, (m) => portGot.push(m.data.toString()));
+    sa.send(1, Buffer.from('3'));
+    await until(() => portGot.length === 1);
+    assert.deepEqual(got, ['always 1', 'once 1', 'always 2']);
+
+    const uncaught: string[] = [];
+    const onUncaught = (e: Error): void => void uncaught.push(e.message);
+    const saved = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    process.on('uncaughtException', onUncaught);
+    try {
+      sb.on('message', () => {
+        throw new Error('listener bug');
+      });
+      sa.sendBatch(1, [Buffer.from('4'), Buffer.from('5')]);
+      await until(() => portGot.length === 3 && uncaught.length === 2, 2000, 'delivery despite the throwing listener');
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const l of saved) process.on('uncaughtException', l);
+    }
+    assert.deepEqual(portGot, ['3', '4', '5']);
+  });
+});
+
 test('API errors carry stable codes; close() is idempotent and rejects pending connects', async () => {
   const raw = await RawSocket.open();
   try {
@@ -435,6 +476,10 @@ test('createNode with a key file creates it, keeps the address, and destroys its
     assert.ok(n2.address.equals(addr));
     await n2.close();
     await rejectsWith(createNode({ keyFile, listen: { host: '127.0.0.1' }, rekeyAfterMs: 200_000 }), 'ERR_HUBLESS_INVALID_ARGUMENT');
+    await rejectsWith(createNode({ keyFile, identity: ids[0] }), 'ERR_HUBLESS_INVALID_ARGUMENT');
+    await rejectsWith(createNode({ identity: ids[0], listen: { host: '127.0.0.1' }, transport: {} as Transport }), 'ERR_HUBLESS_INVALID_ARGUMENT');
+    await rejectsWith(createNode({ identity: ids[0], algorithms: [] }), 'ERR_HUBLESS_INVALID_ARGUMENT');
+    await rejectsWith(createNode({ identity: ids[0], allow: ['nothex'] }), 'ERR_HUBLESS_BAD_KEY');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
