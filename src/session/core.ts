@@ -293,8 +293,12 @@ export class SessionCore {
 
   #keepalive(slot: KeySlot): void {
     if (this.host.transport.closed) return;
-    this.host.transport.send(slot.index, 0, 0, EMPTY);
-    this.host.count('keepalivesSent');
+    try {
+      this.host.transport.send(slot.index, 0, 0, EMPTY);
+      this.host.count('keepalivesSent');
+    } catch {
+      // Runs inside packet and timer handling: a failure here must not escape (the index is gone).
+    }
   }
 
   #stage(port: number, srcPort: number, payloads: Uint8Array[]): boolean {
@@ -314,6 +318,12 @@ export class SessionCore {
     this.#staged = null;
     this.#stagedCount = 0;
     if (staged === null) return;
-    for (const s of staged) this.send(s.port, s.srcPort, s.data);
+    for (const s of staged) {
+      try {
+        this.send(s.port, s.srcPort, s.data);
+      } catch {
+        for (let i = 0; i < s.data.length; i++) this.host.count('stagedDropped');
+      }
+    }
   }
 }
