@@ -132,6 +132,25 @@ test('dialling by public key alone reports the verified address; several nodes c
   }
 });
 
+test('handshakes and datagrams over IPv6, and from an IPv4 peer to a dual-stack node', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0], listen: { host: '::1' } });
+    const b = await set.open({ identity: ids[1], listen: { host: '::' } });
+    const c = await set.open({ identity: ids[2] });
+    const sa = await a.connect(b.publicKey, { endpoint: { address: '::1', port: b.endpoint.port } });
+    const sc = await c.connect(b.publicKey, { endpoint: { address: '127.0.0.1', port: b.endpoint.port } });
+    b.listen(5, (m) => m.session.send(6, m.data));
+    const back: string[] = [];
+    a.listen(6, (m) => back.push(`a ${m.data}`));
+    c.listen(6, (m) => back.push(`c ${m.data}`));
+    sa.send(5, Buffer.from('v6'));
+    sc.send(5, Buffer.from('v4'));
+    await until(() => back.length === 2, 2000, 'echoes over both families');
+    assert.deepEqual(back.sort(), ['a v6', 'c v4']);
+    assert.deepEqual(b.sessions().map((s) => s.endpoint.address).sort(), ['127.0.0.1', '::1']);
+  });
+});
+
 test('ChaCha20-Poly1305 is chosen when one side does not offer AES-256-GCM', async () => {
   await withNodes(async (set) => {
     const a = await set.open({ identity: ids[0], algorithms: ['chacha20-poly1305'] });
