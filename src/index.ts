@@ -50,3 +50,5 @@ export {
   type SessionStatsSnapshot,
 } from './session/session.js';
 export { PROTOCOL_NAME as HANDSHAKE_PROTOCOL } from './handshake/wire.js';
+// For NodeOptions.bindingCache (share or size the cache of verified address bindings).
+export { VerifiedBindingCache, type VerifiedBindingCacheOptions } from './identity/derive.js';
