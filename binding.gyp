@@ -10,7 +10,15 @@
         "native/frame.cc",
         "native/replay.cc",
         "native/session.cc",
-        "native/udp_socket.cc"
+        "native/udp_socket.cc",
+        "native/stream_wire.cc",
+        "native/stream_ack.cc",
+        "native/stream_send.cc",
+        "native/stream_recv.cc",
+        "native/stream_cc.cc",
+        "native/stream_recovery.cc",
+        "native/stream_faults.cc",
+        "native/stream_engine.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

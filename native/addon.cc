@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "session.h"
 #include "stats.h"
+#include "stream_engine.h"
 #include "udp_socket.h"
 
 namespace hubless {
@@ -208,6 +209,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return exports;
   }
   exports.Set("UdpSocket", UdpSocket::Init(env));
+  exports.Set("StreamEngine", StreamEngine::Init(env));
   exports.Set("aeadSeal", Napi::Function::New(env, AeadSeal));
   exports.Set("aeadOpen", Napi::Function::New(env, AeadOpen));
   exports.Set("aeadThroughput", Napi::Function::New(env, AeadThroughput));
@@ -232,7 +234,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   types.Set("handshakeResponse", Napi::Number::New(env, static_cast<int>(PacketType::kHandshakeResponse)));
   types.Set("cookieReply", Napi::Number::New(env, static_cast<int>(PacketType::kCookieReply)));
   types.Set("datagram", Napi::Number::New(env, static_cast<int>(PacketType::kDatagram)));
+  types.Set("stream", Napi::Number::New(env, static_cast<int>(PacketType::kStream)));
   c.Set("packetTypes", types);
+  c.Set("streamEventWords", Napi::Number::New(env, kEventWords));
+  c.Set("streamMaxEvents", Napi::Number::New(env, kMaxEvents));
+  c.Set("streamStatNames", Names(env, kStreamStatNames, kSxCount));
+  c.Set("streamSessionStatNames", Names(env, kConnStatNames, kCsCount));
   c.Set("socketStatNames", Names(env, kSocketStatNames, kStCount));
   c.Set("sessionStatNames", Names(env, kSessionStatNames, kSsCount));
   exports.Set("constants", c);

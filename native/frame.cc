@@ -13,9 +13,8 @@ bool IsKnownType(uint8_t type) {
     case PacketType::kHandshakeResponse:
     case PacketType::kCookieReply:
     case PacketType::kDatagram:
+    case PacketType::kStream:
       return true;
-    case PacketType::kStream:  // reserved until the stream engine lands
-      return false;
   }
   return false;
 }

@@ -31,7 +31,7 @@ enum class PacketType : uint8_t {
   kHandshakeResponse = 0x02,
   kCookieReply = 0x03,
   kDatagram = 0x10,  // sealed: ports + payload
-  kStream = 0x11,    // sealed: reserved for the stream engine
+  kStream = 0x11,    // sealed: stream frames (native/stream_wire.h)
 };
 
 // Whether a type's body is AEAD-sealed under a session key (and so needs room for a tag).

@@ -32,6 +32,7 @@ enum SocketStat : uint32_t {
   kStDropControlSize,   // handshake-type packet larger than one 1232-byte datagram
   kStDropQueueFull,     // send queue over its bound while the kernel pushed back
   kStPendingBytes,      // gauge: ciphertext waiting for the socket to become writable
+  kStDropStream,        // stream packet (0x11) with no stream engine attached, or oversized
   kStCount
 };
 

@@ -12,6 +12,8 @@
 
 #include "errors.h"
 #include "sockaddr.h"
+#include "stream_engine.h"
+#include "stream_wire.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -27,7 +29,7 @@ const char* const kSocketStatNames[kStCount] = {
     "txGsoSends", "txEagain", "txErrors", "batches", "rxControl", "rxStun",
     "dropShort", "dropNotHubless", "dropVersion", "dropLength", "dropType", "dropTruncated",
     "dropUnknownSession", "dropNoKey", "dropAuth", "dropReplay", "dropTooOld",
-    "dropControlSize", "dropQueueFull", "pendingBytes",
+    "dropControlSize", "dropQueueFull", "pendingBytes", "dropStream",
 };
 
 namespace {
@@ -349,7 +351,9 @@ Napi::Value UdpSocket::RemoveSession(const Napi::CallbackInfo& info) {
     ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "removeSession(index)");
     return env.Undefined();
   }
-  return Napi::Boolean::New(env, sessions_.Remove(info[0].As<Napi::Number>().Uint32Value()));
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  if (streams_ != nullptr) streams_->OnSessionRemoved(index);
+  return Napi::Boolean::New(env, sessions_.Remove(index));
 }
 
 // sessionInfo(index, out: Float64Array) -> algorithm (1|2), 0 when reserved only, -1 if unknown.
@@ -711,6 +715,11 @@ Napi::Value UdpSocket::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return env.Undefined();
   closed_ = true;
+  if (streams_ != nullptr) {
+    StreamEngine* e = streams_;
+    streams_ = nullptr;
+    e->OnSocketClosing();
+  }
   pending_.clear();
   pending_bytes_ = 0;
   if (poll_ != nullptr) {
@@ -751,6 +760,8 @@ void UdpSocket::OnPoll(uv_poll_t* handle, int status, int events) {
 void UdpSocket::OnWritable() {
   if (!DrainPending()) return;
   UpdatePoll();
+  if (streams_ != nullptr) streams_->OnSendUnblocked();
+  if (closed_) return;
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   on_drain_.MakeCallback(Value(), {}, *async_);
@@ -797,9 +808,11 @@ void UdpSocket::OnReadable() {
         ProcessDatagram(p + off, std::min(seg, len - off), rx_addr_[i]);
       }
     }
+    if (streams_ != nullptr && !closed_) streams_->OnRecvBatchEnd();
     if (n < entries) break;
   }
   if (!closed_) Flush();
+  if (!closed_ && streams_ != nullptr) streams_->OnReadableDone();
 }
 
 void UdpSocket::ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_storage& from) {
@@ -827,6 +840,10 @@ void UdpSocket::ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_stora
     }
     stats_[kStRxControl]++;
     PushControl(h.type, h.receiver, h.counter, p + kHeaderSize, h.length, from);
+    return;
+  }
+  if (h.type == static_cast<uint8_t>(PacketType::kStream)) {
+    ProcessStreamPacket(p, n, h);
     return;
   }
   // Make room first: Flush() runs JS, which may remove sessions, so look the session up after.
@@ -912,6 +929,117 @@ void UdpSocket::Flush() {
     Napi::Error e = env.GetAndClearPendingException();
     napi_fatal_exception(env, e.Value());
   }
+}
+
+// Stream packets (type 0x11) open into a stack buffer and go to the engine; the replay window
+// and authentication rules are the datagram's, so the engine only ever sees authentic, fresh
+// packet numbers.
+void UdpSocket::ProcessStreamPacket(const uint8_t* p, size_t n, const FrameHeader& h) {
+  if (streams_ == nullptr || n > kMaxDatagram) {
+    stats_[kStDropStream]++;
+    return;
+  }
+  Session* s = sessions_.Find(h.receiver);
+  if (s == nullptr) {
+    stats_[kStDropUnknownSession]++;
+    return;
+  }
+  if (!s->installed) {
+    stats_[kStDropNoKey]++;
+    return;
+  }
+  switch (s->window.Check(h.counter)) {
+    case ReplayWindow::Verdict::kTooOld:
+      stats_[kStDropTooOld]++;
+      s->stats[kSsTooOld]++;
+      return;
+    case ReplayWindow::Verdict::kDuplicate:
+      stats_[kStDropReplay]++;
+      s->stats[kSsReplays]++;
+      return;
+    case ReplayWindow::Verdict::kFresh:
+      break;
+  }
+  uint8_t plain[kMaxDatagram];
+  if (!s->rx.Open(plain, p + kHeaderSize, h.length, p, kHeaderSize, h.counter)) {
+    stats_[kStDropAuth]++;
+    s->stats[kSsAuthFailures]++;
+    return;
+  }
+  s->window.Accept(h.counter);
+  const size_t len = h.length - kTagSize;
+  s->stats[kSsRxPackets]++;
+  s->stats[kSsRxBytes] += len;
+  streams_->OnPacket(s, h.counter, plain, len);
+}
+
+bool UdpSocket::AttachStreams(StreamEngine* engine) {
+  if (engine == nullptr) {
+    streams_ = nullptr;
+    return true;
+  }
+  if (closed_ || fd_ < 0 || streams_ != nullptr) return false;
+  streams_ = engine;
+  return true;
+}
+
+uint8_t* UdpSocket::StreamPacketBegin(Session* s) {
+  if (tx_used_ + kMaxDatagram > tx_buf_.size()) FlushTx(s->peer, s->peer_len);
+  return tx_buf_.data() + tx_used_ + kHeaderSize;
+}
+
+void UdpSocket::StreamPacketCommit(Session* s, size_t plain_len) {
+  uint8_t* p = tx_buf_.data() + tx_used_;
+  const size_t wire = kHeaderSize + plain_len + kTagSize;
+  FrameHeader h{static_cast<uint8_t>(PacketType::kStream), static_cast<uint16_t>(plain_len + kTagSize),
+                s->remote_index, s->tx_counter};
+  WriteFrame(p, h);
+  s->tx.Seal(p + kHeaderSize, p + kHeaderSize, plain_len, p, kHeaderSize, s->tx_counter);
+  s->tx_counter++;
+  s->stats[kSsTxPackets]++;
+  s->stats[kSsTxBytes] += plain_len;
+  if (faults_.active()) {
+    const uint64_t now = NowUs();
+    switch (faults_.Next()) {
+      case FaultInjector::Action::kDrop:
+        return;
+      case FaultInjector::Action::kHold:  // reordered: arrives 1-2 ms (plus any delay) later
+        faults_.Hold(p, wire, now + faults_.delay_us() + 1000, s->peer, s->peer_len);
+        return;
+      case FaultInjector::Action::kDuplicate:
+        if (faults_.delay_us() > 0) {
+          faults_.Hold(p, wire, now + faults_.delay_us(), s->peer, s->peer_len);
+        } else {
+          uint8_t copy[kMaxDatagram];
+          memcpy(copy, p, wire);
+          tx_used_ += wire;
+          tx_sizes_.push_back(static_cast<uint16_t>(wire));
+          if (tx_used_ + wire > tx_buf_.size()) FlushTx(s->peer, s->peer_len);
+          p = tx_buf_.data() + tx_used_;
+          memcpy(p, copy, wire);
+        }
+        break;
+      case FaultInjector::Action::kSend:
+        break;
+    }
+    if (faults_.delay_us() > 0) {
+      faults_.Hold(p, wire, now + faults_.delay_us(), s->peer, s->peer_len);
+      return;
+    }
+  }
+  tx_used_ += wire;
+  tx_sizes_.push_back(static_cast<uint16_t>(wire));
+}
+
+void UdpSocket::FaultsRelease(uint64_t now_us) {
+  auto& q = faults_.held();
+  while (!q.empty() && q.front().release_us <= now_us && !closed_) {
+    FaultInjector::Held& h = q.front();
+    const size_t sent = pending_.empty() ? SendSegments(h.bytes.data(), h.bytes.size(), 0, h.to, h.to_len) : 0;
+    if (sent < h.bytes.size()) Enqueue(h.bytes.data(), h.bytes.size(), 0, h.to, h.to_len);
+    q.pop_front();
+  }
+  if (!pending_.empty()) UpdatePoll();
 }
 
 }  // namespace hubless

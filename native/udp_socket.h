@@ -15,8 +15,11 @@
 #include "frame.h"
 #include "session.h"
 #include "stats.h"
+#include "stream_faults.h"
 
 namespace hubless {
+
+class StreamEngine;
 
 // Layout of the metadata array shared with JS (Uint32Array).
 constexpr uint32_t kDataRecordWords = 4;    // index, dst<<16|src port, slab offset, length
@@ -31,6 +34,21 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static Napi::Function Init(Napi::Env env);
   explicit UdpSocket(const Napi::CallbackInfo& info);
   ~UdpSocket() override;
+
+  // Hooks for the stream engine (native/stream_engine.h), which seals its packets through the
+  // same staging buffer and GSO path as datagrams. Attach fails on a closed or unbound socket.
+  bool AttachStreams(StreamEngine* engine);
+  Session* FindSession(uint32_t index) const { return sessions_.Find(index); }
+  // Room for one stream packet's plaintext (kStreamPacketPlain bytes) in the send staging.
+  uint8_t* StreamPacketBegin(Session* s);
+  // Seals the staged plaintext as a type 0x11 packet under the session's next counter.
+  void StreamPacketCommit(Session* s, size_t plain_len);
+  void StreamFlush(Session* s) { FlushTx(s->peer, s->peer_len); }
+  // The kernel pushed back and ciphertext waits natively.
+  bool Backlogged() const { return !pending_.empty(); }
+  FaultInjector& faults() { return faults_; }
+  uint64_t FaultsNextRelease() const { return faults_.NextRelease(); }
+  void FaultsRelease(uint64_t now_us);
 
  private:
   enum class SendResult { kSent, kAgain, kNoGso };
@@ -66,6 +84,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void OnReadable();
   void OnWritable();
   void ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_storage& from);
+  void ProcessStreamPacket(const uint8_t* p, size_t n, const FrameHeader& h);
   void PushControl(uint8_t type, uint32_t receiver, uint64_t counter, const uint8_t* body,
                    size_t len, const sockaddr_storage& from);
   void Flush();
@@ -127,6 +146,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<char> tx_cmsg_;
   std::vector<const uint8_t*> in_ptr_;
   std::vector<size_t> in_len_;
+
+  StreamEngine* streams_ = nullptr;
+  FaultInjector faults_;
 
   std::deque<Pending> pending_;
   size_t pending_bytes_ = 0;

@@ -18,9 +18,36 @@ export interface NativeConstants {
   metaWords: number;
   aesGcmAvailable: boolean;
   sodiumVersion: string;
-  packetTypes: { handshakeInit: number; handshakeResponse: number; cookieReply: number; datagram: number };
+  packetTypes: { handshakeInit: number; handshakeResponse: number; cookieReply: number; datagram: number; stream: number };
   socketStatNames: string[];
   sessionStatNames: string[];
+  streamEventWords: number;
+  streamMaxEvents: number;
+  streamStatNames: string[];
+  streamSessionStatNames: string[];
+}
+
+/** The native stream engine of one socket (native/stream_engine.h). */
+export interface NativeStreamEngine {
+  open(session: number, dstPort: number, srcPort: number): number;
+  write(session: number, key: number, bytes: Uint8Array, fin: boolean): boolean;
+  consumed(session: number, key: number, bytes: number): void;
+  reset(session: number, key: number, code: number): boolean;
+  sessionStats(session: number, out: Float64Array): boolean;
+  configure(options: {
+    streamWindow?: number; sessionWindow?: number; sendHighWater?: number; maxStreams?: number;
+    idleTimeoutMs?: number; keepaliveMs?: number;
+  }): void;
+  setFaults(options: { loss?: number; reorder?: number; duplicate?: number; delayMs?: number; seed?: number } | null): void;
+  injectPlaintext(session: number, plaintext: Uint8Array): void;
+  close(): void;
+}
+
+export interface NativeStreamEngineOptions {
+  onEvents(count: number): void;
+  slab: Uint8Array;
+  events: Uint32Array;
+  stats: Float64Array;
 }
 
 export interface NativeUdpSocket {
@@ -51,6 +78,7 @@ export interface NativeUdpSocketOptions {
 
 export interface NativeAddon {
   UdpSocket: new (options: NativeUdpSocketOptions) => NativeUdpSocket;
+  StreamEngine: new (socket: NativeUdpSocket, options: NativeStreamEngineOptions) => NativeStreamEngine;
   aeadSeal(algorithm: number, key: Uint8Array, counterOrNonce: number | Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Buffer;
   aeadOpen(algorithm: number, key: Uint8Array, counterOrNonce: number | Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Buffer | null;
   aeadThroughput(algorithm: number, size: number, totalBytes: number): {

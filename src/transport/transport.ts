@@ -131,6 +131,17 @@ export interface TransportEvents {
 }
 
 const DEFAULT_SLAB = 2 << 20;
+
+// Hook for src/stream: the stream engine attaches to the transport's native socket. Internal,
+// not exported from the package.
+const nativeSockets = new WeakMap<Transport, NativeUdpSocket>();
+
+/** @internal The native socket under a transport (used by src/stream to attach its engine). */
+export function nativeSocketOf(t: Transport): NativeUdpSocket {
+  const s = nativeSockets.get(t);
+  if (s === undefined) throw new HublessError('ERR_HUBLESS_SOCKET_CLOSED', 'the transport has no native socket');
+  return s;
+}
 const DEFAULT_SOCKET_BUFFER = 4 << 20;
 
 export class Transport extends EventEmitter<TransportEvents> {
@@ -162,6 +173,7 @@ export class Transport extends EventEmitter<TransportEvents> {
       meta: this.#meta,
       stats: this.#stats,
     });
+    nativeSockets.set(this, this.#socket);
     if (options.ref === false) this.#socket.setRef(false);
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;

@@ -52,7 +52,7 @@ test('rejects a length field that disagrees with the datagram', () => {
 });
 
 test('rejects unknown and reserved packet types', () => {
-  for (const type of [0x00, 0x04, 0x11, 0x7f, 0xff]) {
+  for (const type of [0x00, 0x04, 0x12, 0x7f, 0xff]) {
     expectCode(() => native.frameDecode(native.frameEncode(type, 1, 1n, Buffer.alloc(40))), 'ERR_HUBLESS_FRAME_TYPE');
   }
 });

@@ -102,7 +102,8 @@ test('tampered packets are dropped, counted, and never reach JS', async () => {
     try {
       const good = sealDatagram(algorithm, keyAB, ib, 0, 1, 1, Buffer.from('payload'));
       for (const i of [1, 5, 9, 16, 20, good.length - 1]) {
-        const bad = Buffer.from(good); bad[i] ^= 0x01;
+        // byte 1: 0x10 ^ 0x02 = 0x12, an unknown type (0x11 is the stream type now)
+        const bad = Buffer.from(good); bad[i] ^= i === 1 ? 0x02 : 0x01;
         await raw.send(bad, b.address.port);
       }
       await raw.send(sealDatagram(algorithm, randomBytes(32), ib, 1, 1, 1, Buffer.from('wrong key')), b.address.port);

@@ -1,0 +1,214 @@
+/**
+ * StreamHub: the stream engine of one Transport. It attaches the native engine to the
+ * transport's socket, turns the engine's batched events (one JS call per batch) into Stream
+ * objects and their data, and emits 'stream' for streams the peer opens.
+ *
+ * Until sessions are wired in, this is the transport-level API:
+ *   const hub = streamsOf(transport);         // on both ends, before traffic flows
+ *   hub.on('stream', (s) => ...);              // incoming
+ *   const s = hub.openStream(sessionIndex, 7); // outgoing, to virtual port 7
+ */
+import { EventEmitter } from 'node:events';
+import { HublessError } from '../errors.js';
+import { constants, native, type NativeStreamEngine } from '../native/binding.js';
+import { nativeSocketOf, type Transport } from '../transport/transport.js';
+import { Stream } from './stream.js';
+
+export interface StreamOptions {
+  /** Receive window per stream in bytes (default 1 MiB, at least 256 KiB). */
+  streamWindow?: number;
+  /** Receive window per session, all streams together (default 4 MiB, at least 1 MiB). */
+  sessionWindow?: number;
+  /** Send buffer per stream above which writes wait (default 1 MiB). */
+  sendHighWater?: number;
+  /** Streams a peer may have open at once on one session (default 1024). */
+  maxStreams?: number;
+  /** A session whose peer sends nothing for this long fails its streams (default 30 000 ms). */
+  idleTimeoutMs?: number;
+  /** Sends a PING after this long without sending, while streams are open (default 10 000 ms). */
+  keepaliveMs?: number;
+}
+
+/** TEST-ONLY fault injection on the sending side (see native/stream_faults.h). */
+export interface FaultOptions {
+  loss?: number;
+  reorder?: number;
+  duplicate?: number;
+  delayMs?: number;
+  seed?: number;
+}
+
+export type StreamSessionStats = Record<string, number>;
+
+export interface StreamHubEvents {
+  stream: [Stream];
+}
+
+const EV_DATA = 1, EV_OPENED = 2, EV_FIN = 3, EV_RESET = 4, EV_STOP = 5, EV_WRITABLE = 6, EV_TIMEOUT = 7, EV_CLOSED = 8;
+const SLAB_SIZE = 4 << 20;
+const FIRST_EPHEMERAL_PORT = 49152;
+
+const hubs = new WeakMap<Transport, StreamHub>();
+
+/** The stream hub of a transport, created (and attached natively) on first use. */
+export function streamsOf(transport: Transport, options?: StreamOptions): StreamHub {
+  let hub = hubs.get(transport);
+  if (hub === undefined) {
+    hub = new StreamHub(transport);
+    hubs.set(transport, hub);
+  }
+  if (options !== undefined) hub.configure(options);
+  return hub;
+}
+
+/** Opens a stream on an installed session of `transport` to the peer's virtual port `dstPort`. */
+export function openStream(transport: Transport, session: number, dstPort: number, srcPort?: number): Stream {
+  return streamsOf(transport).openStream(session, dstPort, srcPort);
+}
+
+export class StreamHub extends EventEmitter<StreamHubEvents> {
+  readonly #engine: NativeStreamEngine;
+  readonly #slab = Buffer.alloc(SLAB_SIZE);
+  readonly #events = new Uint32Array(constants.streamMaxEvents * constants.streamEventWords);
+  readonly #stats = new Float64Array(constants.streamStatNames.length);
+  readonly #scratch = new Float64Array(constants.streamSessionStatNames.length);
+  readonly #streams = new Map<number, Map<number, Stream>>();
+  #nextPort = FIRST_EPHEMERAL_PORT;
+  #closed = false;
+
+  constructor(transport: Transport) {
+    super();
+    this.#engine = new native.StreamEngine(nativeSocketOf(transport), {
+      onEvents: (n) => this.#onEvents(n),
+      slab: this.#slab,
+      events: this.#events,
+      stats: this.#stats,
+    });
+    transport.once('close', () => this.#onTransportClose());
+  }
+
+  configure(options: StreamOptions): void {
+    this.#engine.configure(options);
+  }
+
+  /** TEST-ONLY: loss, reordering, duplication and delay of this side's stream packets. */
+  setFaults(options: FaultOptions | null): void {
+    this.#engine.setFaults(options);
+  }
+
+  /** @internal TEST-ONLY: seals arbitrary plaintext as a stream packet on a session. */
+  injectPlaintext(session: number, plaintext: Uint8Array): void {
+    this.#engine.injectPlaintext(session, plaintext);
+  }
+
+  openStream(session: number, dstPort: number, srcPort?: number): Stream {
+    if (this.#closed) throw new HublessError('ERR_HUBLESS_SOCKET_CLOSED', 'the transport is closed');
+    if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535) {
+      throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'dstPort must be an integer in 1..65535');
+    }
+    const src = srcPort ?? this.#ephemeralPort();
+    const id = this.#engine.open(session, dstPort, src);
+    return this.#add(session, id, src, dstPort);
+  }
+
+  /** Engine-wide counters (drops by reason, packets, timeouts), read without a native call. */
+  stats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    constants.streamStatNames.forEach((name, i) => (out[name] = this.#stats[i]));
+    return out;
+  }
+
+  /** Congestion and recovery state of one session (one native call), or null if it has none. */
+  sessionStats(session: number): StreamSessionStats | null {
+    if (this.#closed || !this.#engine.sessionStats(session, this.#scratch)) return null;
+    const out: StreamSessionStats = {};
+    constants.streamSessionStatNames.forEach((name, i) => (out[name] = this.#scratch[i]));
+    return out;
+  }
+
+  /** Streams currently open (JS side). */
+  get size(): number {
+    let n = 0;
+    for (const m of this.#streams.values()) n += m.size;
+    return n;
+  }
+
+  #ephemeralPort(): number {
+    const p = this.#nextPort;
+    this.#nextPort = p >= 65535 ? FIRST_EPHEMERAL_PORT : p + 1;
+    return p;
+  }
+
+  #add(session: number, id: number, localPort: number, remotePort: number): Stream {
+    let m = this.#streams.get(session);
+    if (m === undefined) {
+      m = new Map();
+      this.#streams.set(session, m);
+    }
+    const stream = new Stream(this.#engine, { session, id, localPort, remotePort }, () => {
+      const mm = this.#streams.get(session);
+      mm?.delete(id);
+      if (mm !== undefined && mm.size === 0) this.#streams.delete(session);
+    });
+    m.set(id, stream);
+    return stream;
+  }
+
+  #onEvents(count: number): void {
+    const ev = this.#events;
+    const W = constants.streamEventWords;
+    for (let i = 0; i < count; i++) {
+      const r = i * W;
+      const type = ev[r], session = ev[r + 1], id = ev[r + 2], a = ev[r + 3], b = ev[r + 4];
+      if (type === EV_OPENED) {
+        const s = this.#add(session, id, a >>> 16, a & 0xffff);
+        this.emit('stream', s);
+        continue;
+      }
+      const s = this.#streams.get(session)?.get(id);
+      if (s === undefined) continue;
+      switch (type) {
+        case EV_DATA:
+          s._onData(Buffer.from(this.#slab.subarray(a, a + b)));
+          break;
+        case EV_FIN:
+          s._onFin();
+          break;
+        case EV_RESET:
+        case EV_STOP: {
+          const err = new HublessError('ERR_HUBLESS_STREAM_RESET',
+            type === EV_RESET ? `the peer reset the stream (code ${a})` : `the peer stopped reading the stream (code ${a})`);
+          (err as HublessError & { resetCode: number }).resetCode = a;
+          s._onAbort(err);
+          break;
+        }
+        case EV_WRITABLE:
+          s._onWritable();
+          break;
+        case EV_TIMEOUT:
+          s._onNativeClosed();
+          s._onAbort(a === 1
+            ? new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session was removed')
+            : new HublessError('ERR_HUBLESS_STREAM_TIMEOUT', 'the peer sent nothing within the idle timeout'));
+          break;
+        case EV_CLOSED:
+          s._onNativeClosed();
+          break;
+      }
+    }
+  }
+
+  #onTransportClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A deliberate local close: streams end without an error event (as sockets do when their
+    // server is torn down); pending writes fail with ERR_STREAM_DESTROYED.
+    for (const m of [...this.#streams.values()]) {
+      for (const s of [...m.values()]) {
+        s._onNativeClosed();
+        s.destroy();
+      }
+    }
+    this.#streams.clear();
+  }
+}

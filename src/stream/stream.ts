@@ -1,0 +1,166 @@
+/**
+ * Stream: one reliable, ordered, encrypted byte stream on a session, as a Node `Duplex`.
+ * - writes are copied into the native send buffer (pieces of at most 256 KiB); above the
+ *   engine's high-water mark the write callback waits for the engine's 'writable' event, so a
+ *   slow peer holds the writer back instead of growing memory;
+ * - 'data' arrives in chunks of up to 64 KiB, one per native delivery record; the receive window
+ *   only reopens as the application reads, so a slow reader bounds what the peer may send;
+ * - end() sends FIN (half-close); destroy(err) resets both directions (RESET_STREAM and
+ *   STOP_SENDING on the wire); a reset by the peer destroys the stream with
+ *   ERR_HUBLESS_STREAM_RESET, a peer gone silent past the idle timeout with
+ *   ERR_HUBLESS_STREAM_TIMEOUT. Writing after end() fails with Node's
+ *   ERR_STREAM_WRITE_AFTER_END.
+ */
+import { Duplex } from 'node:stream';
+import { HublessError } from '../errors.js';
+import type { NativeStreamEngine } from '../native/binding.js';
+import { readMessages, encodeMessage, type MessageOptions } from './messages.js';
+
+const WRITE_PIECE = 256 << 10;
+
+/** Application error code sent with RESET_STREAM when destroy() has no code of its own. */
+export const RESET_CODE_CANCELLED = 1;
+
+export interface StreamInfo {
+  session: number;
+  /** The stream's key in the local engine (even: opened here, odd: opened by the peer). */
+  id: number;
+  localPort: number;
+  remotePort: number;
+}
+
+export class Stream extends Duplex {
+  readonly session: number;
+  readonly id: number;
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly #engine: NativeStreamEngine;
+  readonly #onGone: () => void;
+  #pushed = 0;
+  #reported = 0;
+  #nativeClosed = false;
+  #finSent = false;
+  #finReceived = false;
+  #waiting: (() => void) | null = null;
+
+  /** @internal Created by StreamHub. */
+  constructor(engine: NativeStreamEngine, info: StreamInfo, onGone: () => void) {
+    super({ allowHalfOpen: true, readableHighWaterMark: 256 << 10, writableHighWaterMark: 64 << 10 });
+    this.#engine = engine;
+    this.#onGone = onGone;
+    this.session = info.session;
+    this.id = info.id;
+    this.localPort = info.localPort;
+    this.remotePort = info.remotePort;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#writeFrom(chunk, 0, cb);
+  }
+
+  #writeFrom(chunk: Buffer, from: number, cb: (err?: Error | null) => void): void {
+    try {
+      let off = from;
+      while (off < chunk.length) {
+        const piece = chunk.subarray(off, Math.min(chunk.length, off + WRITE_PIECE));
+        off += piece.length;
+        if (!this.#engine.write(this.session, this.id, piece, false)) {
+          this.#waiting = () => this.#writeFrom(chunk, off, cb);
+          return;
+        }
+      }
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      this.#engine.write(this.session, this.id, Buffer.alloc(0), true);
+      this.#finSent = true;
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _read(): void {
+    this.#report();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const done = this.#finSent && this.#finReceived;
+    if (!this.#nativeClosed && (err !== null || !done)) {
+      const code = typeof (err as { resetCode?: unknown } | null)?.resetCode === 'number'
+        ? (err as unknown as { resetCode: number }).resetCode : RESET_CODE_CANCELLED;
+      try {
+        this.#engine.reset(this.session, this.id, code >>> 0);
+      } catch {
+        // the socket closed underneath: nothing left to reset
+      }
+    }
+    const waiting = this.#waiting;
+    this.#waiting = null;
+    if (waiting !== null) waiting();  // lets a pending write callback fail on the reset stream
+    cb(err);
+  }
+
+  /** Sends one message: a 4-byte length and msgpack. Resolves once it is buffered natively. */
+  sendMessage(value: unknown): Promise<void> {
+    const frame = encodeMessage(value);
+    return new Promise((resolve, reject) => {
+      this.write(frame, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Reads the stream as messages (see sendMessage); sizes are checked before decoding. */
+  messages(options: MessageOptions = {}): AsyncGenerator<unknown> {
+    return readMessages(this, options);
+  }
+
+  // ---- called by StreamHub with native events -------------------------------------------------
+
+  /** @internal */
+  _onData(chunk: Buffer): void {
+    this.#pushed += chunk.length;
+    if (this.push(chunk)) this.#report();
+  }
+
+  /** @internal */
+  _onFin(): void {
+    this.#finReceived = true;
+    this.push(null);
+  }
+
+  /** @internal */
+  _onWritable(): void {
+    const w = this.#waiting;
+    this.#waiting = null;
+    if (w !== null) w();
+  }
+
+  /** @internal */
+  _onAbort(err: HublessError): void {
+    this.destroy(err);
+  }
+
+  /** @internal The native side freed the stream. */
+  _onNativeClosed(): void {
+    this.#nativeClosed = true;
+    this.#onGone();
+  }
+
+  #report(): void {
+    if (this.#nativeClosed || this.destroyed) return;
+    const consumed = this.#pushed - this.readableLength - this.#reported;
+    if (consumed > 0) {
+      this.#reported += consumed;
+      try {
+        this.#engine.consumed(this.session, this.id, consumed);
+      } catch {
+        // socket closed
+      }
+    }
+  }
+}
