@@ -242,7 +242,7 @@ test('simultaneous open ends in one session on each side, and the tie-break is c
       assert.deepEqual(b.sessions(), [sb]);
       assert.equal(sa.initiator, !sb.initiator);
       const winner = Buffer.compare(a.publicKey, b.publicKey) > 0 ? a : b;
-      assert.equal(winner.stats().drops.simultaneous, 1);
+      assert.ok(winner.stats().drops.simultaneous >= 1);
       assert.equal((winner === a ? sa : sb).initiator, true);
       const gotA = collect(sa), gotB = collect(sb);
       sa.send(1, Buffer.from('a→b'));
