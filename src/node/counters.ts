@@ -19,6 +19,8 @@ export interface HandshakeCounters {
   timeouts: number;
   keepalivesSent: number;
   keepalivesReceived: number;
+  /** Handshakes started because data went unanswered for 1.5 × keepaliveMs. */
+  deadPeerChecks: number;
   /** Unexpected exceptions while processing a handshake (a bug if ever non-zero). */
   errors: number;
 }
@@ -68,7 +70,7 @@ export function newHandshakeCounters(): HandshakeCounters {
   return {
     initiationsSent: 0, initiationsRetransmitted: 0, initiationsReceived: 0, responsesSent: 0,
     responsesReceived: 0, cookieRepliesSent: 0, cookieRepliesReceived: 0, completed: 0, sessionsOpened: 0,
-    sessionsClosed: 0, rekeys: 0, timeouts: 0, keepalivesSent: 0, keepalivesReceived: 0, errors: 0,
+    sessionsClosed: 0, rekeys: 0, timeouts: 0, keepalivesSent: 0, keepalivesReceived: 0, deadPeerChecks: 0, errors: 0,
   };
 }
 

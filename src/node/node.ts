@@ -136,7 +136,9 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #local: LocalStatic;
   readonly #cookies: CookieChecker;
   readonly #load: LoadMeter;
-  readonly #clock = new Tai64nClock();
+  readonly #tai64n = new Tai64nClock();
+  /** Coarse time for per-packet bookkeeping, advanced on every tick. */
+  readonly #clock = { now: Date.now() };
   readonly #cache: VerifiedBindingCache;
   readonly #aeads: number;
   readonly #peers = new Map<string, Peer>();
@@ -194,6 +196,7 @@ export class Node extends EventEmitter<NodeEvents> {
       rekeyAfterPackets: opts.rekeyAfterPackets,
       rekeyGraceMs: opts.rekeyGraceMs,
       stageLimit: opts.stageLimit,
+      clock: this.#clock,
       now: Date.now,
       requestRekey: (core) => node.#startRekey(core),
       releaseIndex: (index) => node.#releaseIndex(index),
@@ -205,7 +208,9 @@ export class Node extends EventEmitter<NodeEvents> {
       },
     };
     this.#mux = TransportMux.join(transport, this.#member, ownsTransport);
-    const tickMs = Math.max(10, Math.min(1000, Math.floor(opts.rekeyAfterMs / 4), Math.floor(opts.rekeyGraceMs / 2)));
+    const tickMs = Math.max(10, Math.min(
+      1000, Math.floor(opts.rekeyAfterMs / 4), Math.floor(opts.rekeyGraceMs / 2), Math.floor(opts.keepaliveMs / 4),
+    ));
     this.#tick = setInterval(() => this.#onTick(), tickMs);
     this.#tick.unref();
   }
@@ -696,7 +701,7 @@ export class Node extends EventEmitter<NodeEvents> {
       aeads: this.#aeads,
       network: this.address.network,
       nonce: this.#identity.nonce,
-      timestamp: this.#clock.next(),
+      timestamp: this.#tai64n.next(),
       publicKey: this.publicKey,
     }, cookie);
     pending.noise = w.noise;
@@ -870,11 +875,13 @@ export class Node extends EventEmitter<NodeEvents> {
     const core = this.#sessionsByIndex.get(index);
     if (core === undefined) return;
     if (index === core.watchIndex) core.sawWatched();
+    core.unansweredSince = 0;
     const port = batch.dstPort(i);
     if (port === 0) {
       this.#counters.keepalivesReceived++;
       return;
     }
+    if (core.unrepliedSince === 0) core.unrepliedSince = this.#clock.now;
     const listener = this.#ports.get(port);
     if (listener === undefined && !core.hasConsumers) {
       this.#drops.noListener++;
@@ -891,7 +898,9 @@ export class Node extends EventEmitter<NodeEvents> {
   #onTick(): void {
     if (this.#closed) return;
     const now = Date.now();
+    this.#clock.now = now;
     const o = this.#opts;
+    const deadAfter = o.keepaliveMs + (o.keepaliveMs >> 1);
     // The side that did not initiate the current keys waits a little longer, so that both sides
     // rarely start a rekey at once (a collision is resolved by the tie-break anyway).
     const responderLag = Math.min(Math.floor(o.rekeyAfterMs / 4), 10_000);
@@ -902,6 +911,17 @@ export class Node extends EventEmitter<NodeEvents> {
         if (now - core.tx.createdAt > o.handshakeTimeoutMs) {
           core.close(new HublessError('ERR_HUBLESS_HANDSHAKE_TIMEOUT', 'the initiator never used the new session'));
         }
+        continue;
+      }
+      // Passive keepalive: the peer sent data and we had nothing to send for keepaliveMs.
+      if (core.unrepliedSince !== 0 && now - core.unrepliedSince >= o.keepaliveMs) core.keepalive();
+      // Dead peer: data sent, nothing received for 1.5 × keepaliveMs (a live peer would have sent
+      // its passive keepalive by then). A handshake settles it: answered, the session goes on;
+      // unanswered (peer gone, or restarted and without this session), the session closes.
+      if (core.unansweredSince !== 0 && now - core.unansweredSince >= deadAfter) {
+        core.unansweredSince = now;
+        this.#counters.deadPeerChecks++;
+        this.#startRekey(core);
         continue;
       }
       const newest = core.newest;

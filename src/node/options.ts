@@ -36,6 +36,12 @@ export interface NodeOptions {
   rekeyGraceMs?: number;
   /** Give up a handshake after this long (ms; default 10,000). */
   handshakeTimeoutMs?: number;
+  /**
+   * Keepalive timer (ms; default 10,000): a session that received data and sent nothing for this
+   * long sends a keepalive; one that sent data and heard nothing for 1.5× this long starts a
+   * handshake to check the peer is still there (and closes if it gets no answer).
+   */
+  keepaliveMs?: number;
   /** First retransmission of an initiation after this long, doubling up to 8× (ms; default 1,000). */
   handshakeRetryMs?: number;
   /**
@@ -71,6 +77,7 @@ export interface ResolvedOptions {
   rekeyAfterPackets: number;
   rekeyGraceMs: number;
   handshakeTimeoutMs: number;
+  keepaliveMs: number;
   handshakeRetryMs: number;
   cookieThreshold: number;
   maxPendingVerifications: number;
@@ -134,6 +141,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     rekeyAfterPackets: intOption(o.rekeyAfterPackets, 'rekeyAfterPackets', 2 ** 28, 16, 2 ** 48),
     rekeyGraceMs: intOption(o.rekeyGraceMs, 'rekeyGraceMs', 5_000, 10, 600_000),
     handshakeTimeoutMs: intOption(o.handshakeTimeoutMs, 'handshakeTimeoutMs', 10_000, 10, 3_600_000),
+    keepaliveMs: intOption(o.keepaliveMs, 'keepaliveMs', 10_000, 20, 3_600_000),
     handshakeRetryMs: intOption(o.handshakeRetryMs, 'handshakeRetryMs', 1_000, 5, 60_000),
     cookieThreshold: intOption(o.cookieThreshold, 'cookieThreshold', 1_000, 0, 1e9),
     maxPendingVerifications: intOption(o.maxPendingVerifications, 'maxPendingVerifications', 64, 1, 1e6),

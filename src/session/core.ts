@@ -36,6 +36,8 @@ export interface SessionHost {
   readonly rekeyAfterPackets: number;
   readonly rekeyGraceMs: number;
   readonly stageLimit: number;
+  /** A coarse clock (ms) the node advances on its ticks: read per packet without a call. */
+  readonly clock: { now: number };
   now(): number;
   requestRekey(core: SessionCore): void;
   /** Forgets the index and removes it from the native table. */
@@ -95,6 +97,11 @@ export class SessionCore {
   closed = false;
   rekeys = 0;
   delivered = 0;
+  /** Coarse times (host.clock) for keepalives and dead-peer detection, 0 when not running. */
+  /** When we first sent data after the last packet we received (reset by anything received). */
+  unansweredSince = 0;
+  /** When we first received data after the last packet we sent (reset by anything sent). */
+  unrepliedSince = 0;
   /**
    * The session's 'message' listeners, refreshed only when they change (Session marks it stale):
    * delivering a datagram then allocates nothing, where EventEmitter.emit would build an
@@ -204,11 +211,18 @@ export class SessionCore {
     }
   }
 
+  /** A keepalive now (passive keepalive: the peer sends, we have nothing to say). */
+  keepalive(): void {
+    this.#keepalive(this.tx);
+  }
+
   send(port: number, srcPort: number, payloads: Uint8Array[]): boolean {
     if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
     if (!this.confirmed) return this.#stage(port, srcPort, payloads);
     const tx = this.tx;
     const ok = this.host.transport.send(tx.index, port, srcPort, payloads);
+    this.unrepliedSince = 0;
+    if (this.unansweredSince === 0) this.unansweredSince = this.host.clock.now;
     tx.txPackets += payloads.length;
     if (tx.txPackets >= this.host.rekeyAfterPackets) this.host.requestRekey(this);
     if (!ok) this.host.wantDrain(this);
@@ -295,6 +309,7 @@ export class SessionCore {
     if (this.host.transport.closed) return;
     try {
       this.host.transport.send(slot.index, 0, 0, EMPTY);
+      this.unrepliedSince = 0;
       this.host.count('keepalivesSent');
     } catch {
       // Runs inside packet and timer handling: a failure here must not escape (the index is gone).

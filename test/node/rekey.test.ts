@@ -172,3 +172,65 @@ test('an incoming session that is never confirmed (a replayed-elsewhere initiati
     raw.close();
   }
 });
+
+test('one-way traffic: the receiver sends passive keepalives, so the sender never suspects it', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0], keepaliveMs: 100 });
+    const b = await set.open({ identity: ids[1], keepaliveMs: 100 });
+    const incoming = new Promise<Session>((r) => b.once('session', r));
+    const sa = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    const sb = await incoming;
+    let got = 0;
+    sb.on('message', () => got++);
+    const started = Date.now();
+    let sent = 0;
+    while (Date.now() - started < 1000) {
+      sa.send(2, Buffer.from('tick'));
+      sent++;
+      await sleep(20);
+    }
+    await until(() => got === sent, 1000);
+    assert.ok(b.stats().handshake.keepalivesSent >= 3, `${b.stats().handshake.keepalivesSent} passive keepalives`);
+    assert.equal(a.stats().handshake.deadPeerChecks, 0);
+    assert.equal(sa.stats().rekeys, 0);
+    assert.equal(sa.closed, false);
+  });
+});
+
+test('a peer that restarted without a word is noticed: data goes unanswered, the check is refused, the session closes', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[2], keepaliveMs: 100, handshakeTimeoutMs: 300, handshakeRetryMs: 50 });
+    const b1 = await set.open({ identity: ids[3] });
+    const port = b1.endpoint.port;
+    const sa = await a.connect(b1.publicKey, { endpoint: endpointOf(b1) });
+    await b1.close();
+    let b2: Node | undefined;
+    for (let tries = 0; b2 === undefined; tries++) {
+      try {
+        b2 = await set.open({ identity: ids[3], listen: { host: '127.0.0.1', port } });
+      } catch (err) {
+        if (tries > 100 || (err as { code?: string }).code !== 'ERR_HUBLESS_ADDRESS_IN_USE') throw err;
+        await sleep(10); // the old socket's close completes on the next loop turns
+      }
+    }
+    const closed = new Promise<{ code?: string } | undefined>((r) => sa.once('close', r));
+    const timer = setInterval(() => {
+      if (!sa.closed) sa.send(2, Buffer.from('anyone there?'));
+    }, 20);
+    try {
+      assert.equal((await closed)?.code, 'ERR_HUBLESS_HANDSHAKE_TIMEOUT');
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(a.stats().handshake.deadPeerChecks >= 1);
+    assert.ok(b2.stats().drops.noSession >= 1, 'the restarted peer refused a rekey of a session it does not know');
+    assert.ok(b2.stats().transport.dropUnknownSession > 0);
+    // The application reconnects and gets a fresh session with the restarted peer.
+    const fresh = await a.connect(b2.publicKey, { endpoint: endpointOf(b2) });
+    assert.notEqual(fresh, sa);
+    const got: string[] = [];
+    b2.listen(2, (m) => got.push(m.data.toString()));
+    fresh.send(2, Buffer.from('hello again'));
+    await until(() => got.length === 1);
+  });
+});
