@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the single entry for every hubless benchmark. Each section lives in its own
- * module (bench/datagram/, bench/aead.ts) and exports run*(options) → a JSON-able result and
+ * module (bench/datagram/, bench/aead.ts, bench/session/) and exports run*(options) → a JSON-able result and
  * format*(result) → a plain-text table; add a section by adding one entry to SECTIONS below and
  * its name to lib/args.ts.
  */
@@ -12,6 +12,7 @@ import { HELP, parseArgs, type BenchOptions } from './lib/args.js';
 import { describeMachine, type Machine } from './lib/machine.js';
 import { repoRoot } from './lib/proc.js';
 import { note } from './lib/progress.js';
+import { formatSession, runSession, type SessionSection } from './session/index.js';
 
 interface Section {
   run(opts: BenchOptions, machine: Machine): Promise<unknown>;
@@ -26,6 +27,10 @@ const SECTIONS: Record<string, Section> = {
   aead: {
     run: (o) => runAead(o),
     format: (r) => formatAead(r as Awaited<ReturnType<typeof runAead>>),
+  },
+  session: {
+    run: (o, m) => runSession(o, m),
+    format: (r) => formatSession(r as SessionSection),
   },
 };
 

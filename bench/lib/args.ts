@@ -25,10 +25,33 @@ export interface BenchOptions {
   aeadBytes: number;
   /** Where the JSON goes; null: do not write a file. */
   outDir: string | null;
+  /** Parts of the session section to run. */
+  sessionParts: string[];
+  /** Client keys (one node each) for the handshake runs; first contact makes one handshake per key. */
+  handshakeKeys: number;
+  /** Seconds per repeat-handshake run. */
+  handshakeSeconds: number;
+  /** Most handshakes in flight. */
+  handshakeConcurrency: number;
+  /** Sample the handshake server's JS in an extra, unmeasured run. */
+  profile: boolean;
+  /** Measured round trips per RTT peer, after rttWarmup. */
+  rttCount: number;
+  rttWarmup: number;
+  rttPeers: string[];
+  /** RTT pinning: both processes on CPU 1, or client on 0 and server on 1. */
+  rttCpus: 'same' | 'split';
+  /** Idle sessions for the memory figures, and server nodes they are spread over. */
+  idleSessions: number;
+  idleServerNodes: number;
+  /** Heap snapshots of the idle server before and after: which objects the sessions keep. */
+  idleHeapClasses: boolean;
 }
 
-export const SECTIONS = ['datagram', 'aead'] as const;
+export const SECTIONS = ['datagram', 'aead', 'session'] as const;
 export const DATAGRAM_PEERS = ['hubless', 'dgram-crypto', 'dgram', 'udx'] as const;
+export const SESSION_PARTS = ['handshakes', 'rtt', 'idle'] as const;
+export const RTT_PEERS = ['hubless', 'dgram', 'udx'] as const;
 
 export const HELP = `Usage: npm run bench -- [options]
 
@@ -41,22 +64,46 @@ Sections:
              node:dgram, udx-native (unencrypted). Each receiver verifies every payload.
   aead       seal/open MB/s of AES-256-GCM and ChaCha20-Poly1305 at 64 B, 1200 B and 64 KiB in the
              native addon's loop, against node:crypto with one cipher object per packet.
+  session    hubless sessions (two processes on loopback), in three parts:
+             handshakes: new sessions/s, first contact (the responder verifies the new key's
+               address binding: one Argon2id) and repeat (known keys, fresh sessions), with and
+               without cookie replies, CPU of each side, and a profile of the server;
+             rtt: 64-byte request/response RTT p50/p99/mean over a session, against node:dgram
+               and udx-native echo, one in flight;
+             idle: RSS, JS heap and native memory per idle session with 10,000 sessions.
 
 Options:
-  --only LIST          sections to run, comma-separated (default: datagram,aead)
+  --only LIST          sections to run, comma-separated (default: datagram,aead,session)
   --seconds N          how long each datagram sender sends (default: 5)
   --peers LIST         datagram peers to run (default: hubless,dgram-crypto,dgram,udx)
   --hubless-batch LIST payloads per Transport.send call; a list runs hubless once per value
                        (default: 256)
-  --rounds N           run all datagram peers N times, round-robin; tables show each peer's
-                       median round (by goodput) and the range (default: 1)
+  --rounds N           run all datagram (and rtt) peers N times, round-robin; tables show each
+                       peer's median round (by goodput; by p50 for rtt) (default: 1)
   --settle S           before each peer, wait up to S seconds for other processes on the machine
                        to go quiet (< 15% of a core); the load seen during each run is reported
                        either way (default: 30; 0: do not wait)
   --retries N          repeat a datagram run that other processes disturbed (> 15% of a core
                        busy meanwhile) up to N times, keeping the least disturbed (default: 2)
-  --no-pin             do not pin the sender to CPU 0 and the receiver to CPU 1
+  --no-pin             do not pin processes to CPUs (datagram: sender 0, receiver 1; session:
+                       see --rtt-cpus; handshakes: client 0, server 1)
   --aead-mb N          MB per AEAD case in the native loop (default: 256)
+  --session-parts LIST parts of the session section (default: handshakes,rtt,idle)
+  --handshake-keys N   client keys for the handshake runs; first contact is one handshake
+                       per key (default: 200)
+  --handshake-seconds S  seconds per repeat-handshake run (default: 5)
+  --handshake-concurrency N  most handshakes in flight (default: 64)
+  --no-profile         skip the profiled handshake run (where the server's time goes)
+  --rtt-count N        measured round trips per rtt peer (default: 20000)
+  --rtt-warmup N       round trips before measuring (default: 2000)
+  --rtt-peers LIST     rtt peers (default: hubless,dgram,udx)
+  --rtt-cpus same|split  pin both rtt processes to CPU 1 (same, default), or the client to
+                       CPU 0 and the server to CPU 1 (split)
+  --idle-sessions N    idle sessions for the memory figures (default: 10000)
+  --idle-server-nodes N  server identities they are spread over; client keys = N sessions /
+                       nodes (default: 20)
+  --idle-heap-classes  also take heap snapshots of the idle server before and after and list the
+                       objects the sessions keep, by constructor (slow: ~1 min more)
   --out DIR            directory for the JSON (default: bench/results)
   --no-write           do not write the JSON file
   --json               print the JSON instead of the tables (progress still goes to stderr)
@@ -89,6 +136,18 @@ export function parseArgs(argv: string[]): BenchOptions {
     pin: true,
     aeadBytes: 256e6,
     outDir: 'bench/results',
+    sessionParts: [...SESSION_PARTS],
+    handshakeKeys: 200,
+    handshakeSeconds: 5,
+    handshakeConcurrency: 64,
+    profile: true,
+    rttCount: 20_000,
+    rttWarmup: 2_000,
+    rttPeers: [...RTT_PEERS],
+    rttCpus: 'same',
+    idleSessions: 10_000,
+    idleServerNodes: 20,
+    idleHeapClasses: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i];
@@ -126,6 +185,27 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--aead-mb': o.aeadBytes = positive('--aead-mb', value(), false) * 1e6; break;
       case '--out': o.outDir = value(); break;
       case '--no-write': o.outDir = null; break;
+      case '--session-parts': o.sessionParts = list(value()); break;
+      case '--handshake-keys': o.handshakeKeys = positive('--handshake-keys', value(), true); break;
+      case '--handshake-seconds': o.handshakeSeconds = positive('--handshake-seconds', value(), false); break;
+      case '--handshake-concurrency': o.handshakeConcurrency = positive('--handshake-concurrency', value(), true); break;
+      case '--no-profile': o.profile = false; break;
+      case '--rtt-count': o.rttCount = positive('--rtt-count', value(), true); break;
+      case '--rtt-warmup': {
+        const v = value();
+        o.rttWarmup = v === '0' ? 0 : positive('--rtt-warmup', v, true);
+        break;
+      }
+      case '--rtt-peers': o.rttPeers = list(value()); break;
+      case '--rtt-cpus': {
+        const v = value();
+        if (v !== 'same' && v !== 'split') throw new Error(`--rtt-cpus takes same or split, got ${v}`);
+        o.rttCpus = v;
+        break;
+      }
+      case '--idle-sessions': o.idleSessions = positive('--idle-sessions', value(), true); break;
+      case '--idle-server-nodes': o.idleServerNodes = positive('--idle-server-nodes', value(), true); break;
+      case '--idle-heap-classes': o.idleHeapClasses = true; break;
       default: throw new Error(`unknown option ${raw} (see --help)`);
     }
   }
@@ -137,6 +217,18 @@ export function parseArgs(argv: string[]): BenchOptions {
       throw new Error(`unknown datagram peer ${p}; known: ${DATAGRAM_PEERS.join(', ')}`);
     }
   }
+  for (const p of o.sessionParts) {
+    if (!(SESSION_PARTS as readonly string[]).includes(p)) throw new Error(`unknown session part ${p}; known: ${SESSION_PARTS.join(', ')}`);
+  }
+  for (const p of o.rttPeers) {
+    if (!(RTT_PEERS as readonly string[]).includes(p)) throw new Error(`unknown rtt peer ${p}; known: ${RTT_PEERS.join(', ')}`);
+  }
+  if (o.handshakeKeys > 5000) throw new Error('--handshake-keys is at most 5000 (each costs one Argon2id, twice)');
+  if (o.handshakeSeconds > 600) throw new Error('--handshake-seconds is at most 600');
+  if (o.handshakeConcurrency > 1024) throw new Error('--handshake-concurrency is at most 1024');
+  if (o.rttCount > 1e6 || o.rttWarmup > 1e6) throw new Error('--rtt-count and --rtt-warmup are at most 1,000,000');
+  if (o.idleSessions > 200_000) throw new Error('--idle-sessions is at most 200,000');
+  if (o.idleServerNodes > 1000) throw new Error('--idle-server-nodes is at most 1000');
   if (o.seconds > 600) throw new Error('--seconds is at most 600');
   if (o.retries > 10) throw new Error('--retries is at most 10');
   if (o.rounds > 20) throw new Error('--rounds is at most 20');

@@ -3,7 +3,7 @@
  * with taskset, every wait bounded by a timeout, and every child killed when the parent leaves
  * (normal exit, error, Ctrl-C) so that no benchmark process outlives `npm run bench`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,6 +37,13 @@ function hookExit(): void {
   }
 }
 
+export interface ChildExtras {
+  /** Extra environment variables (e.g. UV_THREADPOOL_SIZE). */
+  env?: Record<string, string>;
+  /** Extra node flags before the script (e.g. --expose-gc). */
+  nodeArgs?: string[];
+}
+
 export interface Message {
   type: string;
   [key: string]: unknown;
@@ -54,19 +61,20 @@ export class Child {
   readonly exited: Promise<never>;
   readonly #listeners = new Map<string, (m: Message) => void>();
 
-  constructor(name: string, script: string, args: string[], cpu: number | null) {
+  constructor(name: string, script: string, args: string[], cpu: number | null, extras: ChildExtras = {}) {
     hookExit();
     this.name = name;
     this.exited = new Promise<never>((_, reject) => {
       this.#onExit = reject;
     });
     this.exited.catch(() => {}); // a normal exit is no error unless someone is racing it
-    const nodeArgs = ['--import', 'tsx', script, ...args];
+    const nodeArgs = [...(extras.nodeArgs ?? []), '--import', 'tsx', script, ...args];
     const [cmd, argv] = cpu === null
       ? [process.execPath, nodeArgs]
       : ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]];
     // The child's stdout goes to our stderr: stdout is reserved for the tables or the JSON.
-    this.proc = spawn(cmd, argv, { cwd: repoRoot, stdio: ['ignore', 2, 'inherit', 'ipc'] });
+    const env = extras.env === undefined ? process.env : { ...process.env, ...extras.env };
+    this.proc = spawn(cmd, argv, { cwd: repoRoot, env, stdio: ['ignore', 2, 'inherit', 'ipc'] });
     live.add(this.proc);
     this.proc.on('message', (m: Message) => {
       const l = this.#listeners.get(m.type);
@@ -137,6 +145,15 @@ export class Child {
       this.#waiter = null;
     }
     if (this.#exited === null) this.kill();
+  }
+
+  /**
+   * Pins every thread of the running child (V8's, libuv's pool) to one CPU with `taskset -a -p`;
+   * threads it starts later inherit that. Lets a child do its setup on every core first.
+   */
+  pin(cpu: number): void {
+    if (this.proc.pid === undefined) throw new Error(`${this.name} has no pid`);
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(this.proc.pid)], { stdio: 'ignore', timeout: 5000 });
   }
 
   kill(): void {
