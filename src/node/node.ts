@@ -284,8 +284,8 @@ export class Node extends EventEmitter<NodeEvents> {
   }
 
   /**
-   * A session with the peer: the existing one, the one a handshake in progress will produce, or
-   * a new handshake. `target` is an address (then `options.publicKey` is needed for now) or an
+   * A session with the peer: the existing one (whatever endpoint is given), the one a handshake
+   * in progress will produce, or a new handshake. `target` is an address (then `options.publicKey` is needed for now) or an
    * Ed25519 public key. The responder's key must match a dialled address (its node id bound to
    * its key), else ERR_HUBLESS_ADDRESS_MISMATCH. Other errors: ERR_HUBLESS_HANDSHAKE_TIMEOUT,
    * ERR_HUBLESS_NO_ROUTE (no key or endpoint), ERR_HUBLESS_NODE_CLOSED, ERR_HUBLESS_BAD_KEY.

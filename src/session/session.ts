@@ -192,7 +192,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Ends the session here: its keys are removed and iterators finish. The peer is not told
-   * (protocol version 1 has no close message); its next rekey goes unanswered.
+   * (protocol version 1 has no close message); its next rekey or dead-peer check goes unanswered
+   * and closes its end.
    */
   close(): void {
     this.#core.close();
