@@ -815,6 +815,33 @@ void UdpSocket::OnReadable() {
   if (!closed_ && streams_ != nullptr) streams_->OnReadableDone();
 }
 
+// The session a sealed packet is for, if it has keys and the counter may still be fresh; counts
+// the drop otherwise. Runs before any decryption work.
+Session* UdpSocket::OpenableSession(const FrameHeader& h) {
+  Session* s = sessions_.Find(h.receiver);
+  if (s == nullptr) {
+    stats_[kStDropUnknownSession]++;
+    return nullptr;
+  }
+  if (!s->installed) {
+    stats_[kStDropNoKey]++;
+    return nullptr;
+  }
+  switch (s->window.Check(h.counter)) {
+    case ReplayWindow::Verdict::kTooOld:
+      stats_[kStDropTooOld]++;
+      s->stats[kSsTooOld]++;
+      return nullptr;
+    case ReplayWindow::Verdict::kDuplicate:
+      stats_[kStDropReplay]++;
+      s->stats[kSsReplays]++;
+      return nullptr;
+    case ReplayWindow::Verdict::kFresh:
+      break;
+  }
+  return s;
+}
+
 void UdpSocket::ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_storage& from) {
   stats_[kStRxDatagrams]++;
   stats_[kStRxBytes] += static_cast<double>(n);
@@ -852,27 +879,8 @@ void UdpSocket::ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_stora
     Flush();
     if (closed_) return;
   }
-  Session* s = sessions_.Find(h.receiver);
-  if (s == nullptr) {
-    stats_[kStDropUnknownSession]++;
-    return;
-  }
-  if (!s->installed) {
-    stats_[kStDropNoKey]++;
-    return;
-  }
-  switch (s->window.Check(h.counter)) {
-    case ReplayWindow::Verdict::kTooOld:
-      stats_[kStDropTooOld]++;
-      s->stats[kSsTooOld]++;
-      return;
-    case ReplayWindow::Verdict::kDuplicate:
-      stats_[kStDropReplay]++;
-      s->stats[kSsReplays]++;
-      return;
-    case ReplayWindow::Verdict::kFresh:
-      break;
-  }
+  Session* s = OpenableSession(h);
+  if (s == nullptr) return;
   uint8_t* out = slab_ + slab_used_;
   if (!s->rx.Open(out, p + kHeaderSize, h.length, p, kHeaderSize, h.counter)) {
     stats_[kStDropAuth]++;
@@ -939,27 +947,8 @@ void UdpSocket::ProcessStreamPacket(const uint8_t* p, size_t n, const FrameHeade
     stats_[kStDropStream]++;
     return;
   }
-  Session* s = sessions_.Find(h.receiver);
-  if (s == nullptr) {
-    stats_[kStDropUnknownSession]++;
-    return;
-  }
-  if (!s->installed) {
-    stats_[kStDropNoKey]++;
-    return;
-  }
-  switch (s->window.Check(h.counter)) {
-    case ReplayWindow::Verdict::kTooOld:
-      stats_[kStDropTooOld]++;
-      s->stats[kSsTooOld]++;
-      return;
-    case ReplayWindow::Verdict::kDuplicate:
-      stats_[kStDropReplay]++;
-      s->stats[kSsReplays]++;
-      return;
-    case ReplayWindow::Verdict::kFresh:
-      break;
-  }
+  Session* s = OpenableSession(h);
+  if (s == nullptr) return;
   uint8_t plain[kMaxDatagram];
   if (!s->rx.Open(plain, p + kHeaderSize, h.length, p, kHeaderSize, h.counter)) {
     stats_[kStDropAuth]++;

@@ -83,6 +83,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static void OnClosed(uv_handle_t* handle);
   void OnReadable();
   void OnWritable();
+  Session* OpenableSession(const FrameHeader& h);
   void ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_storage& from);
   void ProcessStreamPacket(const uint8_t* p, size_t n, const FrameHeader& h);
   void PushControl(uint8_t type, uint32_t receiver, uint64_t counter, const uint8_t* body,
