@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { HublessError } from '../errors.js';
 import type { Address } from '../identity/address.js';
 import { constants } from '../native/binding.js';
-import type { AeadAlgorithm } from '../transport/transport.js';
+import type { AeadAlgorithm, SessionStats } from '../transport/transport.js';
 import type { SessionCore } from './core.js';
 import { MessageQueue } from './message-queue.js';
 
@@ -36,7 +36,12 @@ export interface MessagesOptions {
   limit?: number;
 }
 
-export interface SessionStatsSnapshot {
+/** Counters from the native session table, summed over every key pair this session had. */
+export type SessionTrafficCounters = Pick<
+  SessionStats, 'txPackets' | 'txBytes' | 'rxPackets' | 'rxBytes' | 'authFailures' | 'replays' | 'tooOld'
+>;
+
+export interface SessionStatsSnapshot extends SessionTrafficCounters {
   /** AEAD of the keys we send on. */
   algorithm: AeadAlgorithm;
   /** Native indices of the keys we send on (ours, and the peer's). */
@@ -52,14 +57,6 @@ export interface SessionStatsSnapshot {
   installedKeys: number;
   /** False for a new incoming session until the initiator's first packet arrived. */
   confirmed: boolean;
-  /** Counters from the native session table, summed over every key pair this session had. */
-  txPackets: number;
-  txBytes: number;
-  rxPackets: number;
-  rxBytes: number;
-  authFailures: number;
-  replays: number;
-  tooOld: number;
   /** Datagrams handed to this session's listeners and iterators. */
   messagesDelivered: number;
 }
