@@ -1,7 +1,8 @@
 #include "stream_recv.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "stream_ring.h"
 
 namespace hubless {
 
@@ -21,33 +22,17 @@ bool RecvBuffer::Insert(uint64_t offset, const uint8_t* p, size_t n, size_t wind
     size_t cap = buf_.empty() ? 16384 : buf_.size();
     while (cap < need) cap *= 2;
     std::vector<uint8_t> nb(cap);
-    // Move what is buffered (ranges above delivered_) into the new ring.
-    for (const auto& r : have_.ranges()) {
-      for (uint64_t o = r.start; o < r.end && !buf_.empty();) {
-        if (o >= s && o < e) {  // the new bytes themselves: copied below
-          o = e;
-          continue;
-        }
-        const uint64_t stop = (o < s && r.end > s) ? s : r.end;
-        const size_t src = static_cast<size_t>(o & (buf_.size() - 1));
-        const size_t dst = static_cast<size_t>(o & (cap - 1));
-        size_t len = static_cast<size_t>(stop - o);
-        len = std::min({len, buf_.size() - src, cap - dst});
-        memcpy(nb.data() + dst, buf_.data() + src, len);
-        o += len;
+    // Move what is buffered (ranges above delivered_) into the new ring; the new bytes
+    // themselves, [s, e), are written below.
+    if (!buf_.empty()) {
+      for (const auto& rg : have_.ranges()) {
+        if (rg.start < s) RingMove(buf_, nb, rg.start, std::min(rg.end, s));
+        if (rg.end > e) RingMove(buf_, nb, std::max(rg.start, e), rg.end);
       }
     }
     buf_.swap(nb);
   }
-  const size_t cap = buf_.size();
-  size_t done = 0;
-  const size_t len = static_cast<size_t>(e - s);
-  while (done < len) {
-    const size_t at = static_cast<size_t>((s + done) & (cap - 1));
-    const size_t k = std::min(len - done, cap - at);
-    memcpy(buf_.data() + at, p + done, k);
-    done += k;
-  }
+  RingWrite(buf_, s, p, static_cast<size_t>(e - s));
   if (e > highest_) highest_ = e;
   return true;
 }
@@ -59,14 +44,7 @@ size_t RecvBuffer::readable() const {
 
 size_t RecvBuffer::Take(uint8_t* out, size_t n) {
   n = std::min(n, readable());
-  const size_t cap = buf_.size();
-  size_t done = 0;
-  while (done < n) {
-    const size_t at = static_cast<size_t>((delivered_ + done) & (cap - 1));
-    const size_t k = std::min(n - done, cap - at);
-    memcpy(out + done, buf_.data() + at, k);
-    done += k;
-  }
+  RingRead(buf_, delivered_, out, n);
   delivered_ += n;
   have_.RemoveBelow(delivered_);
   return n;

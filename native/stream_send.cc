@@ -1,7 +1,8 @@
 #include "stream_send.h"
 
 #include <algorithm>
-#include <cstring>
+
+#include "stream_ring.h"
 
 namespace hubless {
 
@@ -10,16 +11,7 @@ void SendBuffer::Grow(size_t need) {
   while (cap < need) cap *= 2;
   if (cap == buf_.size()) return;
   std::vector<uint8_t> nb(cap);
-  // Copy byte ranges respecting both rings' wrap points.
-  for (uint64_t o = base_; o < end_;) {
-    const size_t src = static_cast<size_t>(o & (buf_.size() - 1));
-    const size_t dst = static_cast<size_t>(o & (cap - 1));
-    size_t len = static_cast<size_t>(end_ - o);
-    len = std::min(len, buf_.size() - src);
-    len = std::min(len, cap - dst);
-    memcpy(nb.data() + dst, buf_.data() + src, len);
-    o += len;
-  }
+  if (!buf_.empty()) RingMove(buf_, nb, base_, end_);
   buf_.swap(nb);
 }
 
@@ -28,28 +20,14 @@ bool SendBuffer::Write(const uint8_t* p, size_t n, size_t limit) {
   const size_t need = buffered() + n;
   if (need > limit) return false;
   if (need > buf_.size()) Grow(need);
-  const size_t cap = buf_.size();
-  size_t done = 0;
-  while (done < n) {
-    const size_t at = static_cast<size_t>((end_ + done) & (cap - 1));
-    const size_t len = std::min(n - done, cap - at);
-    memcpy(buf_.data() + at, p + done, len);
-    done += len;
-  }
+  RingWrite(buf_, end_, p, n);
   end_ += n;
   return true;
 }
 
 void SendBuffer::Read(uint64_t offset, uint8_t* out, size_t n) const {
   if (n == 0) return;
-  const size_t cap = buf_.size();
-  size_t done = 0;
-  while (done < n) {
-    const size_t at = static_cast<size_t>((offset + done) & (cap - 1));
-    const size_t len = std::min(n - done, cap - at);
-    memcpy(out + done, buf_.data() + at, len);
-    done += len;
-  }
+  RingRead(buf_, offset, out, n);
 }
 
 void SendBuffer::OnAcked(uint64_t offset, size_t n) {
