@@ -24,3 +24,21 @@ export function onceWithin(emitter: EventEmitter, event: string, ms: number): Pr
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs `burst` until `deadline` (a performance.now() time), calling `tick` at most every 500 ms
+ * and letting the event loop run between bursts.
+ */
+export async function untilDeadline(deadline: number, tick: () => void, burst: () => Promise<void> | void): Promise<void> {
+  let lastTick = performance.now();
+  for (;;) {
+    const now = performance.now();
+    if (now >= deadline) return;
+    if (now - lastTick > 500) {
+      tick();
+      lastTick = now;
+    }
+    await burst();
+    await yieldLoop();
+  }
+}

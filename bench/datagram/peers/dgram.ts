@@ -19,7 +19,7 @@ import {
   BUFFER_BYTES, HOST, type ChildConfig, type PeerModule, type ReceiverSide, type RxCounter,
   type SendResult, type SenderSide, type Setup,
 } from '../types.js';
-import { sleep, yieldLoop } from '../wait.js';
+import { sleep, untilDeadline } from '../wait.js';
 
 const PAYLOAD = 1200;
 const HEADER = 8;
@@ -89,14 +89,7 @@ async function openSender(encrypted: boolean): Promise<SenderSide> {
       if (!connected) throw new Error('connect() did not complete');
       const r: SendResult = { sent: 0, payloadBytes: 0, waits: 0, calls: 0, errors: 0 };
       let seq = 0;
-      let lastTick = performance.now();
-      for (;;) {
-        const now = performance.now();
-        if (now >= deadline) break;
-        if (now - lastTick > 500) {
-          tick(r.sent);
-          lastTick = now;
-        }
+      await untilDeadline(deadline, () => tick(r.sent), async () => {
         for (let k = 0; k < BURST; k++) {
           const p = packet(seq++);
           r.sent++;
@@ -105,12 +98,11 @@ async function openSender(encrypted: boolean): Promise<SenderSide> {
           if (s.getSendQueueCount() >= QUEUE_LIMIT) {
             r.waits++;
             await new Promise<void>((resolve) => s.send(p, () => resolve()));
-            break;
+            return;
           }
           s.send(p);
         }
-        await yieldLoop();
-      }
+      });
       r.errors = errors;
       return r;
     },

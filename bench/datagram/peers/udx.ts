@@ -11,7 +11,7 @@ import {
   BUFFER_BYTES, HOST, type ChildConfig, type PeerModule, type ReceiverSide, type RxCounter,
   type SendResult, type SenderSide, type Setup,
 } from '../types.js';
-import { sleep, yieldLoop } from '../wait.js';
+import { sleep, untilDeadline } from '../wait.js';
 
 const PAYLOAD = 1200;
 const MARK = 64;
@@ -68,14 +68,7 @@ async function openSender(_cfg: ChildConfig): Promise<SenderSide> {
       const port = peer!.peerPort;
       const r: SendResult = { sent: 0, payloadBytes: 0, waits: 0, calls: 0, errors: 0 };
       let seq = 0;
-      let lastTick = performance.now();
-      for (;;) {
-        const now = performance.now();
-        if (now >= deadline) break;
-        if (now - lastTick > 500) {
-          tick(r.sent);
-          lastTick = now;
-        }
+      await untilDeadline(deadline, () => tick(r.sent), async () => {
         for (let k = 0; k < BURST; k++) {
           const b = ring[seq % RING];
           stampBuffer(b, seq);
@@ -97,11 +90,10 @@ async function openSender(_cfg: ChildConfig): Promise<SenderSide> {
           if (markers.length > 0 && seq - markers[0].seq > WINDOW) {
             r.waits++;
             await markers[0].p;
-            break;
+            return;
           }
         }
-        await yieldLoop();
-      }
+      });
       r.errors = failed;
       return r;
     },
