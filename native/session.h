@@ -36,6 +36,9 @@ struct alignas(16) Session {
   socklen_t peer_len = 0;
   uint32_t local_index = 0;
   uint32_t remote_index = 0;
+  // The logical session (stream connection) this key pair belongs to: its first key pair's
+  // index. Rekeyed pairs are linked to it, so streams outlive any one key pair.
+  uint32_t conn = 0;
   uint64_t tx_counter = 0;
   uint64_t stats[kSsCount] = {};
   bool installed = false;

@@ -272,7 +272,12 @@ void StreamEngine::MaybeFree(Connection& c, Stream& st) {
 
 void StreamEngine::OnPacket(Session* s, uint64_t pn, const uint8_t* p, size_t n) {
   if (closed_) return;
-  Connection* c = Conn(s->local_index, true);
+  // A key pair whose logical session has ended (its sending keys are gone) opens no connection.
+  if (socket_ == nullptr || socket_->TxSession(s->conn) == nullptr) {
+    stats_[kSxDropNoOpen]++;
+    return;
+  }
+  Connection* c = Conn(s->conn, true);
   const uint64_t now = NowUs();
   c->last_rx_us = now;
   stats_[kSxPacketsIn]++;
@@ -683,7 +688,7 @@ size_t StreamEngine::BuildData(Connection& c, uint8_t* p, size_t room, SentPacke
 
 void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
   if (closed_ || socket_ == nullptr) return;
-  Session* s = socket_->FindSession(c.index);
+  Session* s = socket_->TxSession(c.index);
   if (s == nullptr || !s->installed) return;
   c.pace_wait = false;
   bool sent_any = false;
@@ -706,6 +711,10 @@ void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
     }
     uint8_t* p = socket_->StreamPacketBegin(s);
     size_t used = 0;
+    // Packet numbers are per connection and keep rising across key pairs (after a rekey the
+    // new pair's counter starts above every number sent before): ACKs and loss detection never
+    // see a number twice. The AEAD counter is the packet number.
+    if (s->tx_counter < c.next_pn) s->tx_counter = c.next_pn;
     SentPacket& rec = c.rec.Begin(s->tx_counter, now_us);
     if (c.ack.pending()) {
       used += c.ack.Write(p, kStreamPacketPlain / 2, now_us);
@@ -727,6 +736,7 @@ void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
       break;
     }
     socket_->StreamPacketCommit(s, used);
+    c.next_pn = s->tx_counter;
     c.rec.Commit();
     stats_[kSxPacketsOut]++;
     c.stats[kCsPacketsSent]++;
@@ -935,7 +945,7 @@ Napi::Value StreamEngine::Open(const Napi::CallbackInfo& info) {
     ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "open(session, dstPort, srcPort): ports in 0..65535");
     return env.Undefined();
   }
-  Session* s = socket_->FindSession(index);
+  Session* s = socket_->TxSession(index);
   if (s == nullptr || !s->installed) {
     ThrowCode(env, "ERR_HUBLESS_NO_SESSION", "no installed session has this index");
     return env.Undefined();

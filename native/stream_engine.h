@@ -105,7 +105,7 @@ class StreamEngine;
 
 struct Connection final : RecoveryListener {
   StreamEngine* engine;
-  uint32_t index;
+  uint32_t index;  // the logical session (Session::conn): its first key pair's index
   std::unordered_map<uint32_t, std::unique_ptr<Stream>> streams;
   uint32_t next_local = 0;
   uint32_t peer_base = 0;
@@ -119,6 +119,7 @@ struct Connection final : RecoveryListener {
   std::vector<uint32_t> refusals;
   uint64_t peer_max_data = kInitialSessionWindow;
   uint64_t data_sent = 0;
+  uint64_t next_pn = 0;  // lowest packet number the next stream packet may use
   uint64_t rx_max_data = kInitialSessionWindow;
   uint64_t rx_highest_sum = 0;
   uint64_t rx_consumed_sum = 0;

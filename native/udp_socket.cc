@@ -79,6 +79,8 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
                          InstanceMethod<&UdpSocket::ReserveSession>("reserveSession"),
                          InstanceMethod<&UdpSocket::InstallSession>("installSession"),
                          InstanceMethod<&UdpSocket::RemoveSession>("removeSession"),
+                         InstanceMethod<&UdpSocket::LinkSession>("linkSession"),
+                         InstanceMethod<&UdpSocket::SetTxSession>("setTxSession"),
                          InstanceMethod<&UdpSocket::SessionInfo>("sessionInfo"),
                          InstanceMethod<&UdpSocket::Send>("send"),
                          InstanceMethod<&UdpSocket::SendControl>("sendControl"),
@@ -342,6 +344,48 @@ Napi::Value UdpSocket::InstallSession(const Napi::CallbackInfo& info) {
   s->remote_index = info[1].As<Napi::Number>().Uint32Value();
   s->tx_counter = 0;
   s->installed = true;
+  s->conn = s->local_index;
+  conn_tx_[s->conn] = s->local_index;
+  return env.Undefined();
+}
+
+// linkSession(index, toIndex): the key pair `index` (just installed by a rekey) joins the logical
+// session of `toIndex`, so stream packets under either reach the same stream connection.
+Napi::Value UdpSocket::LinkSession(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ThrowIfClosed(env)) return env.Undefined();
+  if (!info[0].IsNumber() || !info[1].IsNumber()) {
+    ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "linkSession(index, toIndex)");
+    return env.Undefined();
+  }
+  Session* s = sessions_.Find(info[0].As<Napi::Number>().Uint32Value());
+  Session* to = sessions_.Find(info[1].As<Napi::Number>().Uint32Value());
+  if (s == nullptr || to == nullptr || !s->installed || !to->installed) {
+    ThrowCode(env, "ERR_HUBLESS_NO_SESSION", "linkSession needs two installed sessions");
+    return env.Undefined();
+  }
+  if (s->conn == to->conn) return env.Undefined();
+  auto own = conn_tx_.find(s->conn);
+  if (own != conn_tx_.end() && own->second == s->local_index) conn_tx_.erase(own);
+  s->conn = to->conn;
+  return env.Undefined();
+}
+
+// setTxSession(index): the logical session of `index` sends its stream packets under it from now
+// on (the key switch of a rekey). Packet numbers continue across key pairs (see StreamEngine).
+Napi::Value UdpSocket::SetTxSession(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ThrowIfClosed(env)) return env.Undefined();
+  if (!info[0].IsNumber()) {
+    ThrowCode(env, "ERR_HUBLESS_INVALID_ARGUMENT", "setTxSession(index)");
+    return env.Undefined();
+  }
+  Session* s = sessions_.Find(info[0].As<Napi::Number>().Uint32Value());
+  if (s == nullptr || !s->installed) {
+    ThrowCode(env, "ERR_HUBLESS_NO_SESSION", "no installed session has this index");
+    return env.Undefined();
+  }
+  conn_tx_[s->conn] = s->local_index;
   return env.Undefined();
 }
 
@@ -352,7 +396,17 @@ Napi::Value UdpSocket::RemoveSession(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  if (streams_ != nullptr) streams_->OnSessionRemoved(index);
+  // Removing the key pair a logical session sends on ends that session (and its streams);
+  // retiring an older or unconfirmed pair does not.
+  Session* s = sessions_.Find(index);
+  if (s != nullptr && s->installed) {
+    auto it = conn_tx_.find(s->conn);
+    if (it != conn_tx_.end() && it->second == index) {
+      const uint32_t conn = s->conn;
+      conn_tx_.erase(it);
+      if (streams_ != nullptr) streams_->OnSessionRemoved(conn);
+    }
+  }
   return Napi::Boolean::New(env, sessions_.Remove(index));
 }
 

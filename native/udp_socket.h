@@ -10,6 +10,7 @@
 
 #include <deque>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "frame.h"
@@ -39,6 +40,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // same staging buffer and GSO path as datagrams. Attach fails on a closed or unbound socket.
   bool AttachStreams(StreamEngine* engine);
   Session* FindSession(uint32_t index) const { return sessions_.Find(index); }
+  // The key pair a logical session currently sends on (setTxSession), or nullptr once it is gone.
+  Session* TxSession(uint32_t conn) const {
+    auto it = conn_tx_.find(conn);
+    return it == conn_tx_.end() ? nullptr : sessions_.Find(it->second);
+  }
   // Room for one stream packet's plaintext (kStreamPacketPlain bytes) in the send staging.
   uint8_t* StreamPacketBegin(Session* s);
   // Seals the staged plaintext as a type 0x11 packet under the session's next counter.
@@ -73,6 +79,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value ReserveSession(const Napi::CallbackInfo& info);
   Napi::Value InstallSession(const Napi::CallbackInfo& info);
   Napi::Value RemoveSession(const Napi::CallbackInfo& info);
+  Napi::Value LinkSession(const Napi::CallbackInfo& info);
+  Napi::Value SetTxSession(const Napi::CallbackInfo& info);
   Napi::Value SessionInfo(const Napi::CallbackInfo& info);
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value SendControl(const Napi::CallbackInfo& info);
@@ -115,6 +123,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   int poll_events_ = 0;
 
   SessionTable sessions_;
+  // Logical session (Session::conn) -> index of the key pair it sends on.
+  std::unordered_map<uint32_t, uint32_t> conn_tx_;
 
   // JS-owned memory, pinned by references for the socket's life.
   Napi::FunctionReference on_batch_;

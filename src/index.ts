@@ -36,9 +36,9 @@ export {
 } from './transport/transport.js';
 
 // Nodes and sessions: the hubless handshake (Noise IK) over the native data plane.
-export { createNode, Node, type NodeEvents, type NodeStats } from './node/node.js';
+export { createNode, Node, type NodeEvents, type NodeStats, type NodeRequestOptions } from './node/node.js';
 export type { NodeOptions, ConnectOptions, Firewall } from './node/options.js';
-export { PortListener, type MessageHandler } from './node/port-listener.js';
+export { PortListener, STREAM_BACKLOG, type MessageHandler, type PortListenerEvents } from './node/port-listener.js';
 export type { HandshakeCounters, DropCounters } from './node/counters.js';
 export {
   Session,
@@ -46,9 +46,17 @@ export {
   type Message,
   type SendOptions,
   type MessagesOptions,
+  type OpenStreamOptions,
   type SessionEvents,
   type SessionStatsSnapshot,
 } from './session/session.js';
+// Streams on sessions: reliable, ordered, congestion-controlled; messages and request/response.
+export { Stream, RESET_CODE_CANCELLED, RESET_CODE_REFUSED } from './stream/stream.js';
+export { streamsOf, StreamHub, type StreamOptions } from './stream/hub.js';
+export { DEFAULT_MAX_MESSAGE, type MessageOptions } from './stream/messages.js';
+export {
+  DEFAULT_REQUEST_TIMEOUT_MS, type RequestOptions, type HandleOptions, type RequestHandler, type RequestContext,
+} from './stream/request.js';
 export { PROTOCOL_NAME as HANDSHAKE_PROTOCOL } from './handshake/wire.js';
 // For NodeOptions.bindingCache (share or size the cache of verified address bindings).
 export { VerifiedBindingCache, type VerifiedBindingCacheOptions } from './identity/derive.js';

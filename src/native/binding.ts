@@ -61,6 +61,8 @@ export interface NativeUdpSocket {
     host: string, port: number,
   ): void;
   removeSession(index: number): boolean;
+  linkSession(index: number, toIndex: number): void;
+  setTxSession(index: number): void;
   sessionInfo(index: number, out: Float64Array): number;
   send(index: number, dstPort: number, srcPort: number, payloads: Uint8Array[]): boolean;
   sendControl(type: number, receiver: number, counter: number, body: Uint8Array, host: string, port: number): boolean;

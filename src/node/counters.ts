@@ -60,6 +60,8 @@ export interface DropCounters {
   addressMismatch: number;
   /** A datagram for a port nobody listens on (neither the session nor node.listen). */
   noListener: number;
+  /** Streams a peer opened to a port nobody listens on (refused). */
+  streamsRefused: number;
   /** Datagrams sent on a new incoming session before it was confirmed, beyond stageLimit. */
   stagedDropped: number;
   /** STUN packets (not handled yet at this layer). */
@@ -78,6 +80,6 @@ export function newDropCounters(): DropCounters {
   return {
     malformed: 0, mac1: 0, cookieRequired: 0, decrypt: 0, payload: 0, keyMismatch: 0, replay: 0, refused: 0,
     binding: 0, busy: 0, simultaneous: 0, superseded: 0, noSession: 0, unknownReceiver: 0, badCookie: 0,
-    addressMismatch: 0, noListener: 0, stagedDropped: 0, stun: 0,
+    addressMismatch: 0, noListener: 0, streamsRefused: 0, stagedDropped: 0, stun: 0,
   };
 }

@@ -35,7 +35,12 @@ import {
   readIndex,
 } from '../handshake/wire.js';
 import { SessionCore, type KeySlot, type SessionHost } from '../session/core.js';
-import { DEFAULT_QUEUE_LIMIT, type Message, type Session } from '../session/session.js';
+import { DEFAULT_QUEUE_LIMIT, Session, type Message } from '../session/session.js';
+import { streamsOf, type StreamHub } from '../stream/hub.js';
+import {
+  checkTimeout, serveRequest, type HandleOptions, type RequestHandler, type RequestOptions,
+} from '../stream/request.js';
+import type { Stream } from '../stream/stream.js';
 import {
   Transport, type AeadAlgorithm, type ControlPacket, type DatagramBatch, type SocketStats, type UdpEndpoint,
 } from '../transport/transport.js';
@@ -67,7 +72,12 @@ export interface NodeStats {
   drops: DropCounters;
   /** The UDP socket's counters (shared by every node on a shared transport). */
   transport: SocketStats;
+  /** The stream engine's counters (packets, drops by reason, timeouts; per transport). */
+  streams: Record<string, number>;
 }
+
+/** node.request() options: where and how long to connect, and the request's own limits. */
+export interface NodeRequestOptions extends RequestOptions, ConnectOptions {}
 
 interface Waiter {
   resolve(session: Session): void;
@@ -132,6 +142,7 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #ownsIdentity: boolean;
   readonly #opts: ResolvedOptions;
   readonly #transport: Transport;
+  readonly #streams: StreamHub;
   readonly #mux: TransportMux;
   readonly #local: LocalStatic;
   readonly #cookies: CookieChecker;
@@ -185,6 +196,8 @@ export class Node extends EventEmitter<NodeEvents> {
     this.publicKey = identity.publicKey;
     this.#opts = opts;
     this.#transport = transport;
+    // Attached at once: a peer may open streams on any session, before we open one ourselves.
+    this.#streams = streamsOf(transport, opts.streams);
     this.#cache = cache;
     this.#local = new LocalStatic(identity);
     this.#cookies = new CookieChecker(this.#local.keyPair.publicKey);
@@ -205,6 +218,11 @@ export class Node extends EventEmitter<NodeEvents> {
       count: (c) => {
         if (c === 'keepalivesSent') node.#counters.keepalivesSent++;
         else node.#drops.stagedDropped++;
+      },
+      openStream: (core, dstPort, srcPort) => {
+        const stream = node.#streams.openStream(core.conn, dstPort, srcPort);
+        stream.session = core.session;
+        return stream;
       },
     };
     this.#mux = TransportMux.join(transport, this.#member, ownsTransport);
@@ -281,6 +299,51 @@ export class Node extends EventEmitter<NodeEvents> {
     });
     this.#ports.set(port, listener);
     return listener;
+  }
+
+  /**
+   * Answers requests on `port` (see Session.request / node.request): `handler(request, { session,
+   * stream })` returns the answer or a promise of it; what it throws reaches the requester as an
+   * error (its ERR_HUBLESS_* code kept, else ERR_HUBLESS_REMOTE_ERROR). One stream per request;
+   * requests run concurrently. Returns the port's listener (close() stops answering).
+   */
+  handle(port: number, handler: RequestHandler<Session>, options: HandleOptions = {}): PortListener {
+    if (typeof handler !== 'function') throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'handler must be a function');
+    const max = options.maxRequestSize;
+    if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+      throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'maxRequestSize must be a positive integer');
+    }
+    const listener = this.listen(port);
+    listener.on('stream', (stream, session) => {
+      void serveRequest(stream, session, handler, options);
+    });
+    return listener;
+  }
+
+  /**
+   * One request/response with a peer: connects if needed (`target` as in connect(), or a
+   * Session), then sends `payload` to the handler on `port`. `timeoutMs` bounds the whole call.
+   */
+  async request(
+    target: Session | Address | string | Uint8Array, port: number, payload: unknown, options: NodeRequestOptions = {},
+  ): Promise<unknown> {
+    const timeoutMs = checkTimeout(options.timeoutMs);
+    const started = Date.now();
+    let session: Session;
+    if (target instanceof Session) {
+      session = target;
+    } else {
+      try {
+        session = await this.connect(target, { ...options, timeoutMs: Math.min(timeoutMs, this.#opts.handshakeTimeoutMs) });
+      } catch (err) {
+        if ((err as HublessError).code === 'ERR_HUBLESS_HANDSHAKE_TIMEOUT' && Date.now() - started >= timeoutMs) {
+          throw new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no session within ${timeoutMs} ms`, { cause: err });
+        }
+        throw err;
+      }
+    }
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    return session.request(port, payload, { ...options, timeoutMs: left });
   }
 
   /**
@@ -377,6 +440,7 @@ export class Node extends EventEmitter<NodeEvents> {
       handshake: { ...this.#counters },
       drops: { ...this.#drops },
       transport: this.#transport.closed ? {} : this.#transport.stats(),
+      streams: this.#streams.stats(),
     };
   }
 
@@ -819,6 +883,7 @@ export class Node extends EventEmitter<NodeEvents> {
       peerKey: peer.key, remotePublicKey: peer.remote.publicKey, remoteAddress: address, endpoint, slot, initiator,
     });
     this.#sessionsByIndex.set(slot.index, core);
+    this.#streams.attach(core.conn, (stream) => this.#onStream(core, stream));
     peer.session = core;
     this.#sessions.add(core);
     this.#counters.sessionsOpened++;
@@ -836,7 +901,20 @@ export class Node extends EventEmitter<NodeEvents> {
     this.emit('session', core.session);
   }
 
-  #sessionClosed(core: SessionCore, _error: HublessError | undefined): void {
+  #onStream(core: SessionCore, stream: Stream): void {
+    stream.session = core.session;
+    const listener = this.#ports.get(stream.localPort);
+    if (listener === undefined) {
+      this.#drops.streamsRefused++;
+      stream._refuse();
+      return;
+    }
+    listener.deliverStream(stream, core.session);
+  }
+
+  #sessionClosed(core: SessionCore, error: HublessError | undefined): void {
+    // A session closed here ends its streams quietly; one that failed passes its error on.
+    this.#streams.detach(core.conn, error);
     this.#sessions.delete(core);
     this.#drainWaiters.delete(core);
     this.#counters.sessionsClosed++;

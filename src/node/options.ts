@@ -3,6 +3,7 @@ import { HublessError } from '../errors.js';
 import type { Address } from '../identity/address.js';
 import type { VerifiedBindingCache } from '../identity/derive.js';
 import type { Identity } from '../identity/identity.js';
+import type { StreamOptions } from '../stream/hub.js';
 import { preferredAlgorithm, type AeadAlgorithm, type Transport } from '../transport/transport.js';
 
 /** Access-control hook: true (or a promise of true) accepts a peer's handshake. */
@@ -58,6 +59,11 @@ export interface NodeOptions {
   maxPendingVerifications?: number;
   /** Datagrams a new incoming session holds back until the initiator's first packet (default 256). */
   stageLimit?: number;
+  /**
+   * Stream engine settings (windows, send buffer, stream limit, idle timeout, keepalive). On a
+   * shared transport the first node's settings apply.
+   */
+  streams?: StreamOptions;
 }
 
 export interface ConnectOptions {
@@ -82,6 +88,7 @@ export interface ResolvedOptions {
   cookieThreshold: number;
   maxPendingVerifications: number;
   stageLimit: number;
+  streams: StreamOptions | undefined;
 }
 
 export const MAX_REKEY_AFTER_MS = 120_000;
@@ -146,5 +153,6 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     cookieThreshold: intOption(o.cookieThreshold, 'cookieThreshold', 1_000, 0, 1e9),
     maxPendingVerifications: intOption(o.maxPendingVerifications, 'maxPendingVerifications', 64, 1, 1e6),
     stageLimit: intOption(o.stageLimit, 'stageLimit', 256, 0, 1e6),
+    streams: o.streams,
   };
 }

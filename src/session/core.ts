@@ -15,6 +15,7 @@ import type { Address } from '../identity/address.js';
 import type { AeadAlgorithm, Transport } from '../transport/transport.js';
 import type { MessageQueue } from './message-queue.js';
 import { Session, type Message, type SessionStatsSnapshot } from './session.js';
+import type { Stream } from '../stream/stream.js';
 
 /** One installed key pair (one native session index). */
 export interface KeySlot {
@@ -45,6 +46,8 @@ export interface SessionHost {
   sessionClosed(core: SessionCore, error: HublessError | undefined): void;
   wantDrain(core: SessionCore): void;
   count(counter: 'keepalivesSent' | 'stagedDropped'): void;
+  /** Opens a stream on the session's logical session (`conn`). */
+  openStream(core: SessionCore, dstPort: number, srcPort: number | undefined): Stream;
 }
 
 export interface SessionParams {
@@ -77,6 +80,11 @@ export class SessionCore {
   readonly remoteAddress: Address;
   readonly initiator: boolean;
   readonly createdAt: number;
+  /**
+   * The logical session in the native table: the first key pair's index. Later key pairs are
+   * linked to it, so streams (keyed by it) survive rekeys.
+   */
+  readonly conn: number;
   endpoint: { address: string; port: number };
   /** The keys we send on. */
   tx: KeySlot;
@@ -121,6 +129,7 @@ export class SessionCore {
     this.initiator = params.initiator;
     this.createdAt = host.now();
     this.tx = params.slot;
+    this.conn = params.slot.index;
     this.slots = [params.slot];
     this.confirmed = params.initiator;
     this.#staged = params.initiator ? null : [];
@@ -149,7 +158,7 @@ export class SessionCore {
       // Rekey confirmed: the initiator sends under the new keys, so we switch too.
       this.next = null;
       this.#retire(this.tx);
-      this.tx = next;
+      this.#sendOn(next);
     } else if (!this.confirmed) {
       this.confirmed = true;
       this.#flushStaged();
@@ -160,6 +169,7 @@ export class SessionCore {
 
   /** Our initiation (a rekey) completed: send under the new keys from now on. */
   installInitiated(slot: KeySlot): void {
+    this.#link(slot);
     this.slots.push(slot);
     this.rekeys++;
     this.#retire(this.tx);
@@ -167,7 +177,7 @@ export class SessionCore {
       this.#retire(this.next);
       this.next = null;
     }
-    this.tx = slot;
+    this.#sendOn(slot);
     this.watchIndex = slot.index;
     this.#peerSwitched = false;
     this.#keepalive(slot);
@@ -179,13 +189,14 @@ export class SessionCore {
 
   /** We answered the peer's initiation for this session (a rekey, or its retransmission). */
   installResponded(slot: KeySlot): void {
+    this.#link(slot);
     this.slots.push(slot);
     this.rekeys++;
     if (!this.confirmed) {
       // The initiator never used the previous keys (its first response was lost or late):
       // replace them; staged datagrams wait for the new ones.
       this.#retire(this.tx);
-      this.tx = slot;
+      this.#sendOn(slot);
     } else {
       if (this.next !== null) this.#retire(this.next);
       this.next = slot;
@@ -227,6 +238,11 @@ export class SessionCore {
     if (tx.txPackets >= this.host.rekeyAfterPackets) this.host.requestRekey(this);
     if (!ok) this.host.wantDrain(this);
     return ok;
+  }
+
+  openStream(dstPort: number, srcPort: number | undefined): Stream {
+    if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
+    return this.host.openStream(this, dstPort, srcPort);
   }
 
   deliver(msg: Message): void {
@@ -292,6 +308,17 @@ export class SessionCore {
       ...t,
       messagesDelivered: this.delivered,
     };
+  }
+
+  /** Joins a rekey's key pair to this logical session (natively), before anything arrives under it. */
+  #link(slot: KeySlot): void {
+    this.host.transport.linkSession(slot.index, this.tx.index);
+  }
+
+  /** Switches datagrams and stream packets to `slot`'s keys. */
+  #sendOn(slot: KeySlot): void {
+    this.tx = slot;
+    if (!this.host.transport.closed) this.host.transport.setTxSession(slot.index);
   }
 
   #retire(slot: KeySlot): void {

@@ -9,6 +9,8 @@ import type { Address } from '../identity/address.js';
 import { constants } from '../native/binding.js';
 import type { AeadAlgorithm, SessionStats } from '../transport/transport.js';
 import type { SessionCore } from './core.js';
+import { requestOn, type RequestOptions } from '../stream/request.js';
+import type { Stream } from '../stream/stream.js';
 import { MessageQueue } from './message-queue.js';
 
 /** Largest datagram payload: 1232-byte packet − 16 header − 16 tag − 4 ports. */
@@ -28,6 +30,11 @@ export interface Message {
 
 export interface SendOptions {
   /** Source port to put in the datagram; default: the same as the destination port. */
+  srcPort?: number;
+}
+
+export interface OpenStreamOptions {
+  /** Our port as the peer sees it (default: an ephemeral port from 49152 up). */
   srcPort?: number;
 }
 
@@ -165,6 +172,33 @@ export class Session extends EventEmitter<SessionEvents> {
     for (const d of datagrams) checkDatagram(d);
     if (datagrams.length === 0) return true;
     return this.#core.send(port, src, datagrams as Uint8Array[]);
+  }
+
+  /**
+   * Opens a reliable, ordered stream to `port` on the peer (a Node Duplex; see Stream). Opening
+   * costs no round trip: data may follow at once. A peer with nothing listening on the port
+   * refuses it: the stream then fails with ERR_HUBLESS_STREAM_REFUSED.
+   * Errors: ERR_HUBLESS_BAD_PORT, ERR_HUBLESS_SESSION_CLOSED, ERR_HUBLESS_STREAM_LIMIT.
+   */
+  openStream(port: number, options: OpenStreamOptions = {}): Stream {
+    checkPort(port, 'port', false);
+    const src = options.srcPort === undefined ? undefined : checkPort(options.srcPort, 'srcPort', false);
+    return this.#core.openStream(port, src);
+  }
+
+  /**
+   * Sends `payload` (anything msgpack encodes) to the request handler on `port` (node.handle)
+   * and resolves with its answer. Errors: ERR_HUBLESS_REQUEST_TIMEOUT, the handler's own
+   * ERR_HUBLESS_* code (with `remote: true`) or ERR_HUBLESS_REMOTE_ERROR, stream errors.
+   */
+  request(port: number, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+    let stream: Stream;
+    try {
+      stream = this.openStream(port);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return requestOn(stream, payload, options);
   }
 
   /**

@@ -3,16 +3,20 @@
  * transport's socket, turns the engine's batched events (one JS call per batch) into Stream
  * objects and their data, and emits 'stream' for streams the peer opens.
  *
- * Until sessions are wired in, this is the transport-level API:
+ * Nodes use it for their sessions (session.openStream, node.listen): a node claims each of its
+ * logical sessions (attach) and gets that session's incoming streams. Streams on sessions nobody
+ * claimed go to 'stream' listeners — the transport-level API, for sessions installed by hand:
  *   const hub = streamsOf(transport);         // on both ends, before traffic flows
  *   hub.on('stream', (s) => ...);              // incoming
  *   const s = hub.openStream(sessionIndex, 7); // outgoing, to virtual port 7
+ * An incoming stream nobody takes is refused (reset with RESET_CODE_REFUSED).
  */
 import { EventEmitter } from 'node:events';
 import { HublessError } from '../errors.js';
 import { constants, native, type NativeStreamEngine } from '../native/binding.js';
 import { nativeSocketOf, type Transport } from '../transport/transport.js';
-import { Stream } from './stream.js';
+import { RESET_CODE_MESSAGE_INVALID, RESET_CODE_MESSAGE_TOO_LARGE } from './messages.js';
+import { RESET_CODE_REFUSED, Stream } from './stream.js';
 
 export interface StreamOptions {
   /** Receive window per stream in bytes (default 1 MiB, at least 256 KiB). */
@@ -50,6 +54,22 @@ const FIRST_EPHEMERAL_PORT = 49152;
 
 const hubs = new WeakMap<Transport, StreamHub>();
 
+function resetError(type: number, code: number, port: number): HublessError {
+  let err: HublessError;
+  if (code === RESET_CODE_REFUSED) {
+    err = new HublessError('ERR_HUBLESS_STREAM_REFUSED', `the peer refused the stream: nothing accepts streams on its port ${port}`);
+  } else if (code === RESET_CODE_MESSAGE_TOO_LARGE) {
+    err = new HublessError('ERR_HUBLESS_MESSAGE_TOO_LARGE', 'the peer refused a message larger than its limit');
+  } else if (code === RESET_CODE_MESSAGE_INVALID) {
+    err = new HublessError('ERR_HUBLESS_MESSAGE_INVALID', 'the peer could not decode a message');
+  } else {
+    err = new HublessError('ERR_HUBLESS_STREAM_RESET',
+      type === EV_RESET ? `the peer reset the stream (code ${code})` : `the peer stopped reading the stream (code ${code})`);
+  }
+  (err as HublessError & { resetCode: number }).resetCode = code;
+  return err;
+}
+
 /** The stream hub of a transport, created (and attached natively) on first use. */
 export function streamsOf(transport: Transport, options?: StreamOptions): StreamHub {
   let hub = hubs.get(transport);
@@ -66,6 +86,9 @@ export function openStream(transport: Transport, session: number, dstPort: numbe
   return streamsOf(transport).openStream(session, dstPort, srcPort);
 }
 
+/** Takes the incoming streams of one logical session (a Node, for its session). */
+export type StreamOwner = (stream: Stream) => void;
+
 export class StreamHub extends EventEmitter<StreamHubEvents> {
   readonly #engine: NativeStreamEngine;
   readonly #slab = Buffer.alloc(SLAB_SIZE);
@@ -73,6 +96,7 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
   readonly #stats = new Float64Array(constants.streamStatNames.length);
   readonly #scratch = new Float64Array(constants.streamSessionStatNames.length);
   readonly #streams = new Map<number, Map<number, Stream>>();
+  readonly #owners = new Map<number, StreamOwner>();
   #nextPort = FIRST_EPHEMERAL_PORT;
   #closed = false;
 
@@ -99,6 +123,31 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
   /** @internal TEST-ONLY: seals arbitrary plaintext as a stream packet on a session. */
   injectPlaintext(session: number, plaintext: Uint8Array): void {
     this.#engine.injectPlaintext(session, plaintext);
+  }
+
+  /** @internal A node takes the incoming streams of its logical session `conn`. */
+  attach(conn: number, owner: StreamOwner): void {
+    this.#owners.set(conn, owner);
+  }
+
+  /**
+   * @internal The logical session ended: its streams are destroyed, with `error` (a session that
+   * failed) or quietly (closed on purpose here, as sockets end when their server is torn down).
+   */
+  detach(conn: number, error?: Error): void {
+    this.#owners.delete(conn);
+    const m = this.#streams.get(conn);
+    if (m === undefined) return;
+    this.#streams.delete(conn);
+    for (const s of [...m.values()]) {
+      s._onNativeClosed();
+      s.destroy(error);
+    }
+  }
+
+  /** Streams open on one logical session. */
+  streamCount(conn: number): number {
+    return this.#streams.get(conn)?.size ?? 0;
   }
 
   openStream(session: number, dstPort: number, srcPort?: number): Stream {
@@ -145,7 +194,7 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
       m = new Map();
       this.#streams.set(session, m);
     }
-    const stream = new Stream(this.#engine, { session, id, localPort, remotePort }, () => {
+    const stream = new Stream(this.#engine, { conn: session, id, localPort, remotePort }, () => {
       const mm = this.#streams.get(session);
       mm?.delete(id);
       if (mm !== undefined && mm.size === 0) this.#streams.delete(session);
@@ -162,7 +211,10 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
       const type = ev[r], session = ev[r + 1], id = ev[r + 2], a = ev[r + 3], b = ev[r + 4];
       if (type === EV_OPENED) {
         const s = this.#add(session, id, a >>> 16, a & 0xffff);
-        this.emit('stream', s);
+        const owner = this.#owners.get(session);
+        if (owner !== undefined) owner(s);
+        else if (this.listenerCount('stream') > 0) this.emit('stream', s);
+        else s._refuse();
         continue;
       }
       const s = this.#streams.get(session)?.get(id);
@@ -175,13 +227,9 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
           s._onFin();
           break;
         case EV_RESET:
-        case EV_STOP: {
-          const err = new HublessError('ERR_HUBLESS_STREAM_RESET',
-            type === EV_RESET ? `the peer reset the stream (code ${a})` : `the peer stopped reading the stream (code ${a})`);
-          (err as HublessError & { resetCode: number }).resetCode = a;
-          s._onAbort(err);
+        case EV_STOP:
+          s._onAbort(resetError(type, a, s.remotePort));
           break;
-        }
         case EV_WRITABLE:
           s._onWritable();
           break;
@@ -199,6 +247,7 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
   }
 
   #onTransportClose(): void {
+    this.#owners.clear();
     if (this.#closed) return;
     this.#closed = true;
     // A deliberate local close: streams end without an error event (as sockets do when their

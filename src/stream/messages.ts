@@ -10,6 +10,9 @@ import { HublessError } from '../errors.js';
 const packr = new Packr({ useRecords: false, moreTypes: true });
 
 export const DEFAULT_MAX_MESSAGE = 16 << 20;
+/** Reset codes a reader sends when it refuses a message (the writer's error names the reason). */
+export const RESET_CODE_MESSAGE_TOO_LARGE = 2;
+export const RESET_CODE_MESSAGE_INVALID = 3;
 
 export interface MessageOptions {
   /** Largest message accepted, in bytes of msgpack; default 16 MiB. */
@@ -37,7 +40,9 @@ export async function* readMessages(stream: Readable & { destroy(err?: Error): v
     have = rest.length;
     return out;
   };
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  // Leaving the loop (the caller took the message it wanted) must not reset the stream: the
+  // other direction may still be in use, as in request/response.
+  for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     chunks.push(chunk);
     have += chunk.length;
     for (;;) {
@@ -46,6 +51,7 @@ export async function* readMessages(stream: Readable & { destroy(err?: Error): v
         need = take(4).readUInt32BE(0);
         if (need > max) {
           const err = new HublessError('ERR_HUBLESS_MESSAGE_TOO_LARGE', `message of ${need} bytes exceeds the ${max}-byte limit`);
+          (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_TOO_LARGE;
           stream.destroy(err);
           throw err;
         }
@@ -58,6 +64,7 @@ export async function* readMessages(stream: Readable & { destroy(err?: Error): v
         value = packr.unpack(body);
       } catch (cause) {
         const err = new HublessError('ERR_HUBLESS_MESSAGE_INVALID', 'a message is not valid msgpack', { cause });
+        (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_INVALID;
         stream.destroy(err);
         throw err;
       }

@@ -14,15 +14,19 @@
 import { Duplex } from 'node:stream';
 import { HublessError } from '../errors.js';
 import type { NativeStreamEngine } from '../native/binding.js';
+import type { Session } from '../session/session.js';
 import { readMessages, encodeMessage, type MessageOptions } from './messages.js';
 
 const WRITE_PIECE = 256 << 10;
 
 /** Application error code sent with RESET_STREAM when destroy() has no code of its own. */
 export const RESET_CODE_CANCELLED = 1;
+/** Reset code of a stream the receiving side refused (nobody listens on its port, or too many). */
+export const RESET_CODE_REFUSED = 0xfffffffe;
 
 export interface StreamInfo {
-  session: number;
+  /** The logical session in the native engine (its first key pair's index). */
+  conn: number;
   /** The stream's key in the local engine (even: opened here, odd: opened by the peer). */
   id: number;
   localPort: number;
@@ -30,7 +34,10 @@ export interface StreamInfo {
 }
 
 export class Stream extends Duplex {
-  readonly session: number;
+  /** @internal The logical session in the native engine. */
+  readonly conn: number;
+  /** The session the stream runs on (null for streams of a bare transport's StreamHub). */
+  session: Session | null = null;
   readonly id: number;
   readonly localPort: number;
   readonly remotePort: number;
@@ -42,13 +49,14 @@ export class Stream extends Duplex {
   #finSent = false;
   #finReceived = false;
   #waiting: (() => void) | null = null;
+  #resetCode = RESET_CODE_CANCELLED;
 
   /** @internal Created by StreamHub. */
   constructor(engine: NativeStreamEngine, info: StreamInfo, onGone: () => void) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 << 10, writableHighWaterMark: 64 << 10 });
     this.#engine = engine;
     this.#onGone = onGone;
-    this.session = info.session;
+    this.conn = info.conn;
     this.id = info.id;
     this.localPort = info.localPort;
     this.remotePort = info.remotePort;
@@ -64,7 +72,7 @@ export class Stream extends Duplex {
       while (off < chunk.length) {
         const piece = chunk.subarray(off, Math.min(chunk.length, off + WRITE_PIECE));
         off += piece.length;
-        if (!this.#engine.write(this.session, this.id, piece, false)) {
+        if (!this.#engine.write(this.conn, this.id, piece, false)) {
           this.#waiting = () => this.#writeFrom(chunk, off, cb);
           return;
         }
@@ -77,7 +85,7 @@ export class Stream extends Duplex {
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
-      this.#engine.write(this.session, this.id, Buffer.alloc(0), true);
+      this.#engine.write(this.conn, this.id, Buffer.alloc(0), true);
       this.#finSent = true;
       cb();
     } catch (err) {
@@ -93,9 +101,9 @@ export class Stream extends Duplex {
     const done = this.#finSent && this.#finReceived;
     if (!this.#nativeClosed && (err !== null || !done)) {
       const code = typeof (err as { resetCode?: unknown } | null)?.resetCode === 'number'
-        ? (err as unknown as { resetCode: number }).resetCode : RESET_CODE_CANCELLED;
+        ? (err as unknown as { resetCode: number }).resetCode : this.#resetCode;
       try {
-        this.#engine.reset(this.session, this.id, code >>> 0);
+        this.#engine.reset(this.conn, this.id, code >>> 0);
       } catch {
         // the socket closed underneath: nothing left to reset
       }
@@ -120,6 +128,12 @@ export class Stream extends Duplex {
   }
 
   // ---- called by StreamHub with native events -------------------------------------------------
+
+  /** @internal Turns the stream down without a local error: the peer sees RESET_CODE_REFUSED. */
+  _refuse(): void {
+    this.#resetCode = RESET_CODE_REFUSED;
+    this.destroy();
+  }
 
   /** @internal */
   _onData(chunk: Buffer): void {
@@ -157,7 +171,7 @@ export class Stream extends Duplex {
     if (consumed > 0) {
       this.#reported += consumed;
       try {
-        this.#engine.consumed(this.session, this.id, consumed);
+        this.#engine.consumed(this.conn, this.id, consumed);
       } catch {
         // socket closed
       }

@@ -222,8 +222,25 @@ export class Transport extends EventEmitter<TransportEvents> {
     );
   }
 
+  /**
+   * Removes a key pair. Removing the pair a logical session sends on (see setTxSession) ends that
+   * session's streams; retiring any other pair does not.
+   */
   removeSession(index: number): boolean {
     return this.#socket.removeSession(index);
+  }
+
+  /**
+   * Joins the freshly installed key pair `index` (a rekey) to the logical session of `toIndex`:
+   * stream packets under either key pair reach the same streams.
+   */
+  linkSession(index: number, toIndex: number): void {
+    this.#socket.linkSession(index, toIndex);
+  }
+
+  /** Makes `index` the key pair its logical session seals stream packets with (the rekey's switch). */
+  setTxSession(index: number): void {
+    this.#socket.setTxSession(index);
   }
 
   sessionStats(index: number): SessionStats | null {

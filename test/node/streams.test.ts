@@ -1,0 +1,152 @@
+// Streams through the public API: session.openStream / node.listen, request/response
+// (node.handle / node.request), refusal, and streams that outlive rekeys.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { Identity } from '../../src/identity/identity.js';
+import type { Session } from '../../src/session/session.js';
+import type { Stream } from '../../src/stream/stream.js';
+import { HublessError } from '../../src/errors.js';
+import { endpointOf, identities, rejectsWith, sleep, withNodes } from './helpers.js';
+import { readAll, withTimeout, writeAll } from '../stream/helpers.js';
+
+let ids: Identity[] = [];
+before(async () => {
+  ids = await identities(4);
+});
+
+test('session.openStream reaches node.listen(port) and carries bytes both ways', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    const listener = b.listen(7);
+    const accepted = once(listener, 'stream') as Promise<[Stream, Session]>;
+    const sa = await a.connect(b.address, { publicKey: b.publicKey, endpoint: endpointOf(b) });
+    const s = sa.openStream(7);
+    assert.equal(s.session, sa);
+    const sent = writeAll(s, 2 << 20, 64 << 10);
+    const [r, sb] = await withTimeout(accepted, 5000, 'incoming stream');
+    assert.equal(r.session, sb);
+    assert.equal(sb.remoteAddress.toString(), a.address.toString());
+    assert.equal(r.localPort, 7);
+    assert.equal(r.remotePort, s.localPort);
+    const got = await withTimeout(readAll(r), 20_000, 'transfer');
+    assert.equal(got.hash, await sent);
+    // and back, on the same stream
+    const back = writeAll(r, 100_000);
+    const gotBack = await withTimeout(readAll(s), 10_000, 'reply');
+    assert.equal(gotBack.hash, await back);
+  });
+});
+
+test('streams() iterates incoming streams; a port nobody listens on refuses them', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    const listener = b.listen(9);
+    const sa = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    const first = listener.streams().next();
+    sa.openStream(9).end('hi');
+    const { value } = await withTimeout(first, 5000, 'streams()');
+    const got = await readAll(value as Stream);
+    assert.equal(got.bytes, 2);
+
+    const refused = sa.openStream(10);
+    refused.write('anyone there?');
+    const [err] = await withTimeout(once(refused, 'error'), 5000, 'refusal') as [HublessError];
+    assert.equal(err.code, 'ERR_HUBLESS_STREAM_REFUSED');
+    assert.equal(b.stats().drops.streamsRefused, 1);
+  });
+});
+
+test('node.handle / node.request: answers, remote errors keep their code, timeouts', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    b.handle(20, (req, { session }) => {
+      const r = req as { op: string; x?: number };
+      if (r.op === 'double') return { y: (r.x ?? 0) * 2, from: session.remoteAddress.toString() };
+      if (r.op === 'slow') return sleep(2000).then(() => 'late');
+      if (r.op === 'typed') throw new HublessError('ERR_HUBLESS_HOSTNAME_TAKEN', 'taken');
+      throw new Error('no such op');
+    });
+    const target = { publicKey: b.publicKey, endpoint: endpointOf(b) };
+    assert.deepEqual(await a.request(b.address, 20, { op: 'double', x: 21 }, target), { y: 42, from: a.address.toString() });
+    // many at once on one session
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => a.request(b.address, 20, { op: 'double', x: i }, target)));
+    assert.deepEqual(many.map((m) => (m as { y: number }).y), Array.from({ length: 50 }, (_, i) => 2 * i));
+    try {
+      await a.request(b.address, 20, { op: 'typed' }, target);
+      assert.fail('should reject');
+    } catch (err) {
+      assert.equal((err as HublessError).code, 'ERR_HUBLESS_HOSTNAME_TAKEN');
+      assert.equal((err as HublessError & { remote: boolean }).remote, true);
+    }
+    await rejectsWith(a.request(b.address, 20, { op: 'nope' }, target), 'ERR_HUBLESS_REMOTE_ERROR');
+    await rejectsWith(a.request(b.address, 20, { op: 'slow' }, { ...target, timeoutMs: 200 }), 'ERR_HUBLESS_REQUEST_TIMEOUT');
+    await rejectsWith(a.request(b.address, 21, 'x', target), 'ERR_HUBLESS_STREAM_REFUSED');
+  });
+});
+
+test('a request larger than the handler accepts is refused with ERR_HUBLESS_MESSAGE_TOO_LARGE', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    let calls = 0;
+    b.handle(20, () => ++calls, { maxRequestSize: 1000 });
+    const s = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    await rejectsWith(s.request(20, Buffer.alloc(5000)), 'ERR_HUBLESS_MESSAGE_TOO_LARGE');
+    assert.equal(await s.request(20, Buffer.alloc(100)), 1);
+    assert.equal(calls, 1);
+  });
+});
+
+test('a stream survives many rekeys while data flows, byte-exact', async () => {
+  await withNodes(async (set) => {
+    const opts = { rekeyAfterMs: 150, rekeyGraceMs: 100 };
+    const a = await set.open({ identity: ids[2], ...opts });
+    const b = await set.open({ identity: ids[3], ...opts });
+    const listener = b.listen(7);
+    const accepted = once(listener, 'stream') as Promise<[Stream, Session]>;
+    const sa = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    const s = sa.openStream(7);
+    const [r] = await (async () => {
+      s.write('x');
+      return withTimeout(accepted, 5000, 'incoming');
+    })();
+    const got = readAll(r);
+    // Trickle data for ~2 s so that it spans many key switches on both sides.
+    const block = Buffer.alloc(32 << 10, 7);
+    let sent = 1;
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      if (!s.write(block)) await once(s, 'drain');
+      sent += block.length;
+      await sleep(5);
+    }
+    s.end();
+    const result = await withTimeout(got, 20_000, 'transfer across rekeys');
+    assert.equal(result.bytes, sent);
+    assert.ok(sa.stats().rekeys >= 5, `${sa.stats().rekeys} rekeys`);
+    const ts = a.stats().transport, tb = b.stats().transport;
+    assert.equal(ts.dropAuth + tb.dropAuth, 0, 'no packet failed authentication');
+  });
+});
+
+test('closing a session ends its streams; the peer restarting fails them with an error', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    b.listen(7).on('stream', (st) => st.resume());
+    const sa = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    const s = sa.openStream(7);
+    s.write('hello');
+    let errored: unknown = null;
+    s.on('error', (e) => (errored = e));
+    const closed = once(s, 'close');
+    sa.close();
+    await withTimeout(closed, 2000, 'stream close');
+    assert.equal(errored, null, 'a local close is not an error');
+    assert.throws(() => sa.openStream(7), { code: 'ERR_HUBLESS_SESSION_CLOSED' });
+  });
+});
