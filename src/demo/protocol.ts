@@ -1,15 +1,16 @@
 /**
- * What the demo's processes say to each other. Agents talk over hubless sessions (requests and
- * replies as msgpack datagrams); each child reports to the orchestrator as JSON lines on stdout.
+ * What the demo's processes say to each other. Agents talk over hubless sessions: requests as
+ * node.request / node.handle (one stream per request), documents on a long-lived stream of
+ * messages. Each child reports to the orchestrator as JSON lines on stdout; the orchestrator
+ * drives the coordinator's phases with IPC commands.
  */
-import { Packr } from 'msgpackr';
-
 export const SKILL_PORT = 100;
-export const MAX_REQUEST_BYTES = 1024;
+export const DOCS_PORT = 101;
+export const MAX_INPUT_CHARS = 4096;
 
 export interface Specialty {
   name: string;
-  capability: { name: string; attributes: Record<string, string> };
+  capability: { name: string; attributes: Record<string, string | number | boolean> };
 }
 
 export const SPECIALISTS: Specialty[] = [
@@ -18,49 +19,40 @@ export const SPECIALISTS: Specialty[] = [
   { name: 'calculator', capability: { name: 'math.eval', attributes: {} } },
 ];
 
-export interface Request {
-  v: 1;
-  id: number;
+/** A skill request (node.request payload to SKILL_PORT). */
+export interface SkillRequest {
   capability: string;
   input: string;
 }
 
-export interface Reply {
-  v: 1;
-  id: number;
-  ok: boolean;
-  output?: string;
-  error?: string;
-}
-
-const packr = new Packr({ useRecords: false });
-export const encode = (x: Request | Reply): Buffer => packr.pack(x);
-
-/** Decodes a request or reply, checking size before decoding and shape after. */
-export function decode<T extends Request | Reply>(bytes: Uint8Array, kind: 'request' | 'reply'): T | null {
-  if (bytes.length > MAX_REQUEST_BYTES + 128) return null;
-  let x: unknown;
-  try {
-    x = packr.unpack(bytes);
-  } catch {
-    return null;
-  }
+/** Checks a request's shape and size before any work is done on it. */
+export function checkSkillRequest(x: unknown): SkillRequest | null {
   if (typeof x !== 'object' || x === null) return null;
   const o = x as Record<string, unknown>;
-  if (o.v !== 1 || !Number.isInteger(o.id)) return null;
-  if (kind === 'request' && (typeof o.capability !== 'string' || typeof o.input !== 'string')) return null;
-  if (kind === 'reply' && typeof o.ok !== 'boolean') return null;
-  return x as T;
+  if (typeof o.capability !== 'string' || typeof o.input !== 'string' || o.input.length > MAX_INPUT_CHARS) return null;
+  return { capability: o.capability, input: o.input };
 }
+
+/** Orchestrator → coordinator commands (IPC). */
+export type Command =
+  | { cmd: 'round'; label: string; rounds: number }
+  | { cmd: 'docs'; count: number }
+  | { cmd: 'reach'; name: string }
+  | { cmd: 'finish' };
 
 /** A line a child prints for the orchestrator. */
 export type Report =
+  | { event: 'ready'; role: 'directory'; publicKey: string; endpoint: { address: string; port: number }; entry: string }
   | { event: 'ready'; role: 'specialist'; name: string; capability: Specialty['capability']; address: string; publicKey: string; endpoint: { address: string; port: number } }
+  | { event: 'registered'; name: string; address: string; hostname: string; seq: number }
   | { event: 'ready'; role: 'coordinator'; address: string }
-  | { event: 'served'; name: string; capability: string; ms: number }
-  | { event: 'connected'; name: string; address: string; handshakeMs: number; path: 'direct'; algorithm: string }
+  | { event: 'found'; capability: string; name: string; address: string; endpoint: string; attributes: Record<string, unknown> }
+  | { event: 'connected'; name: string; address: string; handshakeMs: number; path: string; algorithm: string }
   | { event: 'request'; name: string; capability: string; input: string; output: string; rttMs: number }
-  | { event: 'failed'; name: string; capability: string; error: string }
+  | { event: 'failed'; name: string; capability: string; error: string; code?: string }
+  | { event: 'round'; label: string; ok: number; failed: number }
+  | { event: 'docs'; name: string; documents: number; summaries: number; ms: number }
+  | { event: 'reached'; name: string; address: string; endpoint: string; rttMs: number }
   | { event: 'summary'; rows: SummaryRow[] }
   | { event: 'fatal'; error: string; code?: string };
 
