@@ -224,6 +224,7 @@ export class Node extends EventEmitter<NodeEvents> {
         stream.session = core.session;
         return stream;
       },
+      acceptStream: (core, stream) => node.#onStream(core, stream),
     };
     this.#mux = TransportMux.join(transport, this.#member, ownsTransport);
     const tickMs = Math.max(10, Math.min(
@@ -883,7 +884,7 @@ export class Node extends EventEmitter<NodeEvents> {
       peerKey: peer.key, remotePublicKey: peer.remote.publicKey, remoteAddress: address, endpoint, slot, initiator,
     });
     this.#sessionsByIndex.set(slot.index, core);
-    this.#streams.attach(core.conn, (stream) => this.#onStream(core, stream));
+    this.#streams.attach(core.conn, core);
     peer.session = core;
     this.#sessions.add(core);
     this.#counters.sessionsOpened++;

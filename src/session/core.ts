@@ -48,6 +48,8 @@ export interface SessionHost {
   count(counter: 'keepalivesSent' | 'stagedDropped'): void;
   /** Opens a stream on the session's logical session (`conn`). */
   openStream(core: SessionCore, dstPort: number, srcPort: number | undefined): Stream;
+  /** A stream the peer opened on this session. */
+  acceptStream(core: SessionCore, stream: Stream): void;
 }
 
 export interface SessionParams {
@@ -243,6 +245,11 @@ export class SessionCore {
   openStream(dstPort: number, srcPort: number | undefined): Stream {
     if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
     return this.host.openStream(this, dstPort, srcPort);
+  }
+
+  /** A stream the peer opened (the stream hub's owner callback: no closure per session). */
+  takeStream(stream: Stream): void {
+    this.host.acceptStream(this, stream);
   }
 
   deliver(msg: Message): void {

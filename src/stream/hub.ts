@@ -86,8 +86,10 @@ export function openStream(transport: Transport, session: number, dstPort: numbe
   return streamsOf(transport).openStream(session, dstPort, srcPort);
 }
 
-/** Takes the incoming streams of one logical session (a Node, for its session). */
-export type StreamOwner = (stream: Stream) => void;
+/** Takes the incoming streams of one logical session (a session's core, for its node). */
+export interface StreamOwner {
+  takeStream(stream: Stream): void;
+}
 
 export class StreamHub extends EventEmitter<StreamHubEvents> {
   readonly #engine: NativeStreamEngine;
@@ -212,7 +214,7 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
       if (type === EV_OPENED) {
         const s = this.#add(session, id, a >>> 16, a & 0xffff);
         const owner = this.#owners.get(session);
-        if (owner !== undefined) owner(s);
+        if (owner !== undefined) owner.takeStream(s);
         else if (this.listenerCount('stream') > 0) this.emit('stream', s);
         else s._refuse();
         continue;
