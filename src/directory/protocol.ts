@@ -74,7 +74,11 @@ export type QueryAnswer = { v: 1; records: Uint8Array[]; cursor?: string };
 export type WatchMessage =
   | { v: 1; type: 'put'; record: Uint8Array }
   | { v: 1; type: 'leave'; address: string; reason: 'changed' | 'removed' | 'expired' }
-  | { v: 1; type: 'synced' };
+  | { v: 1; type: 'synced' }
+  /** Sent on an idle watch (every watchPingMs) so that a client notices a dead directory. */
+  | { v: 1; type: 'ping' }
+  /** The watch was refused or ended by the directory; the stream ends after it. */
+  | { v: 1; type: 'error'; code: string; message: string };
 
 const badRequest = (msg: string) => protocolError(ProtocolCodes.BAD_REQUEST, msg);
 const badResponse = (msg: string) => protocolError(ProtocolCodes.BAD_RESPONSE, msg);
@@ -185,7 +189,11 @@ export function parseWatchMessage(v: unknown): WatchMessage {
       if (!shortString(a.address, 32) || (a.reason !== 'changed' && a.reason !== 'removed' && a.reason !== 'expired')) break;
       return { v: 1, type: 'leave', address: a.address, reason: a.reason };
     case 'synced':
-      return { v: 1, type: 'synced' };
+    case 'ping':
+      return { v: 1, type: a.type };
+    case 'error':
+      if (typeof a.code !== 'string' || !/^ERR_HUBLESS_[A-Z0-9_]{1,64}$/.test(a.code) || typeof a.message !== 'string') break;
+      return { v: 1, type: 'error', code: a.code, message: a.message.slice(0, 1024) };
   }
   throw badResponse('watch event malformed');
 }

@@ -1,0 +1,67 @@
+// The directory client's transport over a hubless Node: a session per directory (connected by
+// its pinned key, so only the holder of that key can answer), one stream per request on
+// DIRECTORY_PORT, a long-lived stream per watch on DIRECTORY_WATCH_PORT.
+import { HublessError } from '../errors.js';
+import type { DirectoryTransport, WatchChannel } from '../directory/client.js';
+import type { ResolvedEntry } from '../directory/entry.js';
+import { DIRECTORY_LIMITS, DIRECTORY_PORT, DIRECTORY_WATCH_PORT } from '../directory/protocol.js';
+import type { Session } from '../session/session.js';
+import type { Node } from './node.js';
+
+export interface NodeDirectoryTransportOptions {
+  /** A watch that receives nothing (not even the directory's pings) for this long is re-opened (ms; default 3,000). */
+  watchIdleMs?: number;
+}
+
+export class NodeDirectoryTransport implements DirectoryTransport {
+  readonly #node: Node;
+  readonly #watchIdleMs: number;
+
+  constructor(node: Node, options: NodeDirectoryTransportOptions = {}) {
+    this.#node = node;
+    this.#watchIdleMs = options.watchIdleMs ?? 3000;
+  }
+
+  async #session(entry: ResolvedEntry, timeoutMs: number): Promise<Session> {
+    try {
+      return await this.#node.connect(entry.publicKey, { endpoint: entry.endpoint, timeoutMs });
+    } catch (err) {
+      const code = (err as HublessError).code;
+      if (code === 'ERR_HUBLESS_HANDSHAKE_TIMEOUT') {
+        throw new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `directory ${entry.endpoint.address}:${entry.endpoint.port} did not answer the handshake within ${timeoutMs} ms`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
+    const started = Date.now();
+    const session = await this.#session(entry, timeoutMs);
+    const left = Math.max(1, timeoutMs - (Date.now() - started));
+    return session.request(DIRECTORY_PORT, payload, { timeoutMs: left, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+  }
+
+  async openWatch(entry: ResolvedEntry, request: unknown, timeoutMs: number): Promise<WatchChannel> {
+    const session = await this.#session(entry, timeoutMs);
+    const stream = session.openStream(DIRECTORY_WATCH_PORT);
+    stream.on('error', () => {}); // surfaces through the messages iterator
+    const idle = setTimeout(() => {
+      stream.destroy(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `the watch on ${entry.label} went silent`));
+    }, Math.max(timeoutMs, this.#watchIdleMs));
+    idle.unref();
+    stream.once('close', () => clearTimeout(idle));
+    await stream.sendMessage(request);
+    const inner = stream.messages({ maxMessageSize: DIRECTORY_LIMITS.maxWatchMessageBytes });
+    async function* messages(): AsyncGenerator<unknown> {
+      for await (const m of inner) {
+        idle.refresh();
+        yield m;
+      }
+    }
+    return { messages: messages(), close: () => stream.destroy() };
+  }
+
+  reset(entry: ResolvedEntry): void {
+    this.#node.session(entry.publicKey)?.close();
+  }
+}
