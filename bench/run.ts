@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the single entry for every hubless benchmark. Each section lives in its own
- * module (bench/datagram/, bench/aead.ts, bench/session/) and exports run*(options) → a JSON-able result and
+ * module (bench/datagram/, bench/aead.ts, bench/session/, bench/stream/) and exports run*(options) → a JSON-able result and
  * format*(result) → a plain-text table; add a section by adding one entry to SECTIONS below and
  * its name to lib/args.ts.
  */
@@ -13,6 +13,8 @@ import { describeMachine, type Machine } from './lib/machine.js';
 import { repoRoot } from './lib/proc.js';
 import { note } from './lib/progress.js';
 import { formatSession, runSession, type SessionSection } from './session/index.js';
+import { formatStream } from './stream/format.js';
+import { runStream, type StreamSection } from './stream/index.js';
 
 interface Section {
   run(opts: BenchOptions, machine: Machine): Promise<unknown>;
@@ -31,6 +33,10 @@ const SECTIONS: Record<string, Section> = {
   session: {
     run: (o, m) => runSession(o, m),
     format: (r) => formatSession(r as SessionSection),
+  },
+  stream: {
+    run: (o, m) => runStream(o, m),
+    format: (r) => formatStream(r as StreamSection),
   },
 };
 

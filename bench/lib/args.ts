@@ -46,12 +46,25 @@ export interface BenchOptions {
   idleServerNodes: number;
   /** Heap snapshots of the idle server before and after: which objects the sessions keep. */
   idleHeapClasses: boolean;
+  /** Parts of the stream section, its peers, and the measured window after a warm-up (seconds). */
+  streamParts: string[];
+  streamPeers: string[];
+  streamSeconds: number;
+  streamWarmup: number;
+  /** Streams on one session (connection) for the parallel part. */
+  streamParallel: number;
+  /** Fraction of packets the lossy link drops. */
+  streamLoss: number;
+  /** Idle streams on one session for the memory figures, and the peers measured beside hubless. */
+  idleStreams: number;
 }
 
-export const SECTIONS = ['datagram', 'aead', 'session'] as const;
+export const SECTIONS = ['datagram', 'aead', 'session', 'stream'] as const;
 export const DATAGRAM_PEERS = ['hubless', 'dgram-crypto', 'dgram', 'udx'] as const;
 export const SESSION_PARTS = ['handshakes', 'rtt', 'idle'] as const;
 export const RTT_PEERS = ['hubless', 'dgram', 'udx'] as const;
+export const STREAM_PARTS = ['bulk', 'loss', 'parallel', 'idle'] as const;
+export const STREAM_PEERS = ['hubless', 'udx', 'hyperdht', 'libp2p', 'tcp'] as const;
 
 export const HELP = `Usage: npm run bench -- [options]
 
@@ -71,9 +84,18 @@ Sections:
              rtt: 64-byte request/response RTT p50/p99/mean over a session, against node:dgram
                and udx-native echo, one in flight;
              idle: RSS, JS heap and native memory per idle session with 10,000 sessions.
+  stream     reliable streams between two processes, in four parts, for: hubless (encrypted),
+             udx-native (plain), hyperdht (Noise, on its offline testnet), js-libp2p (TCP, Noise,
+             yamux) and node:net TCP (plain, the kernel's reference):
+             bulk: MB/s of goodput on one stream over loopback, CPU of each side;
+             loss: the same over a veth pair between two network namespaces, without and with
+               random loss (iptables statistic; needs root and ip netns, else skipped);
+             parallel: aggregate MB/s of 16 streams on one session (connection);
+             idle: JS heap, external and native memory per open idle stream, 10,000 on one session.
 
 Options:
-  --only LIST          sections to run, comma-separated (default: datagram,aead,session)
+  --only LIST          sections to run, comma-separated (default: datagram,aead,session,stream);
+                       section names alone work too: npm run bench -- stream
   --seconds N          how long each datagram sender sends (default: 5)
   --peers LIST         datagram peers to run (default: hubless,dgram-crypto,dgram,udx)
   --hubless-batch LIST payloads per Transport.send call; a list runs hubless once per value
@@ -104,6 +126,14 @@ Options:
                        nodes (default: 20)
   --idle-heap-classes  also take heap snapshots of the idle server before and after and list the
                        objects the sessions keep, by constructor (slow: ~1 min more)
+  --stream-parts LIST  parts of the stream section (default: bulk,loss,parallel,idle)
+  --stream-peers LIST  stream peers (default: hubless,udx,hyperdht,libp2p,tcp; parallel and
+                       idle leave out hyperdht, which has one connection per stream)
+  --stream-seconds S   measured window per stream run, after the warm-up (default: 3)
+  --stream-warmup S    warm-up before it: connection setup, slow start (default: 1)
+  --stream-parallel N  streams on one session for the parallel part (default: 16)
+  --stream-loss P      fraction of packets the lossy link drops (default: 0.01)
+  --idle-streams N     idle streams on one session for the memory figures (default: 10000)
   --out DIR            directory for the JSON (default: bench/results)
   --no-write           do not write the JSON file
   --json               print the JSON instead of the tables (progress still goes to stderr)
@@ -148,7 +178,15 @@ export function parseArgs(argv: string[]): BenchOptions {
     idleSessions: 10_000,
     idleServerNodes: 20,
     idleHeapClasses: false,
+    streamParts: [...STREAM_PARTS],
+    streamPeers: [...STREAM_PEERS],
+    streamSeconds: 3,
+    streamWarmup: 1,
+    streamParallel: 16,
+    streamLoss: 0.01,
+    idleStreams: 10_000,
   };
+  const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i];
     const eq = raw.indexOf('=');
@@ -206,9 +244,23 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--idle-sessions': o.idleSessions = positive('--idle-sessions', value(), true); break;
       case '--idle-server-nodes': o.idleServerNodes = positive('--idle-server-nodes', value(), true); break;
       case '--idle-heap-classes': o.idleHeapClasses = true; break;
-      default: throw new Error(`unknown option ${raw} (see --help)`);
+      case '--stream-parts': o.streamParts = list(value()); break;
+      case '--stream-peers': o.streamPeers = list(value()); break;
+      case '--stream-seconds': o.streamSeconds = positive('--stream-seconds', value(), false); break;
+      case '--stream-warmup': o.streamWarmup = positive('--stream-warmup', value(), false); break;
+      case '--stream-parallel': o.streamParallel = positive('--stream-parallel', value(), true); break;
+      case '--stream-loss': o.streamLoss = positive('--stream-loss', value(), false); break;
+      case '--idle-streams': o.idleStreams = positive('--idle-streams', value(), true); break;
+      default:
+        // Bare words name sections: `npm run bench -- stream` is `--only stream`.
+        if (!raw.startsWith('-')) {
+          positional.push(...list(raw));
+          break;
+        }
+        throw new Error(`unknown option ${raw} (see --help)`);
     }
   }
+  if (positional.length > 0) o.only = positional;
   for (const s of o.only) {
     if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section ${s}; known: ${SECTIONS.join(', ')}`);
   }
@@ -223,6 +275,16 @@ export function parseArgs(argv: string[]): BenchOptions {
   for (const p of o.rttPeers) {
     if (!(RTT_PEERS as readonly string[]).includes(p)) throw new Error(`unknown rtt peer ${p}; known: ${RTT_PEERS.join(', ')}`);
   }
+  for (const p of o.streamParts) {
+    if (!(STREAM_PARTS as readonly string[]).includes(p)) throw new Error(`unknown stream part ${p}; known: ${STREAM_PARTS.join(', ')}`);
+  }
+  for (const p of o.streamPeers) {
+    if (!(STREAM_PEERS as readonly string[]).includes(p)) throw new Error(`unknown stream peer ${p}; known: ${STREAM_PEERS.join(', ')}`);
+  }
+  if (o.streamSeconds > 600 || o.streamWarmup > 60) throw new Error('--stream-seconds is at most 600, --stream-warmup at most 60');
+  if (o.streamParallel > 1024) throw new Error('--stream-parallel is at most 1024');
+  if (o.streamLoss >= 1) throw new Error('--stream-loss is a fraction below 1');
+  if (o.idleStreams > 60_000) throw new Error('--idle-streams is at most 60,000');
   if (o.handshakeKeys > 5000) throw new Error('--handshake-keys is at most 5000 (each costs one Argon2id, twice)');
   if (o.handshakeSeconds > 600) throw new Error('--handshake-seconds is at most 600');
   if (o.handshakeConcurrency > 1024) throw new Error('--handshake-concurrency is at most 1024');

@@ -42,6 +42,8 @@ export interface ChildExtras {
   env?: Record<string, string>;
   /** Extra node flags before the script (e.g. --expose-gc). */
   nodeArgs?: string[];
+  /** Command words run before taskset/node, e.g. ['ip', 'netns', 'exec', name] (both exec in place). */
+  prefix?: string[];
 }
 
 export interface Message {
@@ -69,9 +71,10 @@ export class Child {
     });
     this.exited.catch(() => {}); // a normal exit is no error unless someone is racing it
     const nodeArgs = [...(extras.nodeArgs ?? []), '--import', 'tsx', script, ...args];
-    const [cmd, argv] = cpu === null
-      ? [process.execPath, nodeArgs]
-      : ['taskset', ['-c', String(cpu), process.execPath, ...nodeArgs]];
+    const inner = cpu === null
+      ? [process.execPath, ...nodeArgs]
+      : ['taskset', '-c', String(cpu), process.execPath, ...nodeArgs];
+    const [cmd, ...argv] = [...(extras.prefix ?? []), ...inner];
     // The child's stdout goes to our stderr: stdout is reserved for the tables or the JSON.
     const env = extras.env === undefined ? process.env : { ...process.env, ...extras.env };
     this.proc = spawn(cmd, argv, { cwd: repoRoot, env, stdio: ['ignore', 2, 'inherit', 'ipc'] });

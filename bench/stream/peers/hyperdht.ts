@@ -1,0 +1,87 @@
+/**
+ * hyperdht: a Noise-encrypted stream (NoiseSecretStream over a udx stream) between two DHT nodes,
+ * found through hyperdht's own offline testnet. The receiver process runs the testnet's bootstrap
+ * nodes and the server; the sender joins with the testnet's bootstrap list and connects to the
+ * server's public key. One connection per stream (hyperdht has no multiplexing of its own).
+ */
+import DHT from 'hyperdht';
+import createTestnet from 'hyperdht/testnet.js';
+import type { PeerConfig, PeerModule, ReceiverSide, RxCounter, SenderSide, Setup, Sink } from '../types.js';
+
+interface Duplex {
+  write(b: Buffer): boolean;
+  once(event: string, fn: (...a: never[]) => void): void;
+  on(event: string, fn: (...a: never[]) => void): void;
+  destroy(): void;
+}
+interface DhtNode {
+  connect(publicKey: Buffer): Duplex;
+  createServer(fn: (s: Duplex) => void): { listen(kp: unknown): Promise<void> };
+  destroy(): Promise<void>;
+}
+
+async function openSender(cfg: PeerConfig): Promise<SenderSide> {
+  let node: DhtNode | null = null;
+  let publicKey: Buffer | null = null;
+  const conns: Duplex[] = [];
+  return {
+    info: {},
+    setup(s: Setup): void {
+      const p = s.peerInfo as { bootstrap: { host: string; port: number }[]; publicKey: string };
+      node = new (DHT as unknown as new (o: unknown) => DhtNode)({ bootstrap: p.bootstrap, host: cfg.host, ephemeral: true });
+      publicKey = Buffer.from(p.publicKey, 'hex');
+    },
+    async open(n: number): Promise<Sink[]> {
+      const out: Sink[] = [];
+      for (let i = 0; i < n; i++) {
+        const c = node!.connect(publicKey!);
+        await new Promise<void>((resolve, reject) => {
+          c.once('open', () => resolve());
+          c.once('error', (e: Error) => reject(e));
+        });
+        c.on('error', () => {});
+        conns.push(c);
+        out.push({ write: (b) => c.write(b), onceDrain: (fn) => c.once('drain', fn) });
+      }
+      return out;
+    },
+    stats: () => ({}),
+    async close(): Promise<void> {
+      for (const c of conns) c.destroy();
+      await node?.destroy();
+    },
+  };
+}
+
+async function openReceiver(cfg: PeerConfig, rx: RxCounter): Promise<ReceiverSide> {
+  const testnet = await (createTestnet as (n: number, o: unknown) => Promise<{
+    bootstrap: { host: string; port: number }[];
+    createNode(o?: unknown): DhtNode;
+    destroy(): Promise<void>;
+  }>)(3, { host: cfg.host });
+  const node = testnet.createNode({ host: cfg.host });
+  const server = node.createServer((c) => {
+    const check = rx.stream();
+    c.on('data', (b: Buffer) => {
+      check(b);
+      rx.lastRx = performance.now();
+    });
+    c.on('error', () => {});
+  });
+  const keyPair = (DHT as unknown as { keyPair(): { publicKey: Buffer } }).keyPair();
+  await server.listen(keyPair);
+  return {
+    info: { bootstrap: testnet.bootstrap, publicKey: keyPair.publicKey.toString('hex') },
+    setup: () => {},
+    stats: () => ({}),
+    close: () => testnet.destroy(),
+  };
+}
+
+export const hyperdht: PeerModule = {
+  label: 'hyperdht (Noise, testnet)',
+  encrypted: true,
+  multiplexed: false,
+  openSender,
+  openReceiver,
+};
