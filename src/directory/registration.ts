@@ -103,15 +103,20 @@ export class Registration extends EventEmitter<RegistrationEvents> {
     return this.#step(true);
   }
 
-  /** Stops heartbeats; with `deregister`, removes the record (bounded by the client's timeouts). */
-  async stop(options: { deregister?: boolean } = {}): Promise<void> {
+  /** Stops heartbeats; with `deregister`, removes the record (waiting at most `timeoutMs`, default 1,000). */
+  async stop(options: { deregister?: boolean; timeoutMs?: number } = {}): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#running?.catch(() => {});
     if (options.deregister && this.#lease !== null) {
       this.#lease = null;
-      await this.#o.client.deregister(this.#o.address).catch(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#o.client.deregister(this.#o.address).catch(() => {}),
+        new Promise((r) => (timer = setTimeout(r, options.timeoutMs ?? 1000))),
+      ]);
+      clearTimeout(timer);
     }
   }
 

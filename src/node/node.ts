@@ -49,6 +49,10 @@ import { TransportMux, type MuxMember } from './mux.js';
 import { publicKeyBytes, resolveOptions, type ConnectOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { PortListener, type MessageHandler } from './port-listener.js';
 import { ReplayGuard } from './replay-guard.js';
+import { DirectoryMembership, wantsDirectory, type DirectoryFindResult } from './directory-membership.js';
+import type { DirectoryWatch } from '../directory/client.js';
+import type { DirectoryQuery } from '../directory/query.js';
+import type { AgentRecord } from '../directory/record-types.js';
 
 export interface NodeEvents {
   /** A new session, whichever side started it (connect() also resolves with it). */
@@ -168,6 +172,7 @@ export class Node extends EventEmitter<NodeEvents> {
   #hashing = 0;
   #closed = false;
   #closing: Promise<void> | null = null;
+  #directory: DirectoryMembership | null = null;
 
   readonly #member: MuxMember = {
     initiationIsForMe: (p) =>
@@ -265,7 +270,18 @@ export class Node extends EventEmitter<NodeEvents> {
       if (ownsIdentity) identity.destroy();
       throw err;
     }
-    return new Node(identity, ownsIdentity, network, transport, ownsTransport, opts, options.bindingCache ?? defaultBindingCache);
+    const node = new Node(identity, ownsIdentity, network, transport, ownsTransport, opts, options.bindingCache ?? defaultBindingCache);
+    if (wantsDirectory(options)) {
+      try {
+        node.#directory = new DirectoryMembership(node, identity, options);
+        await node.#directory.start();
+      } catch (err) {
+        node.#directory = null;
+        await node.close();
+        throw err;
+      }
+    }
+    return node;
   }
 
   /** The UDP endpoint this node receives on. */
@@ -356,6 +372,11 @@ export class Node extends EventEmitter<NodeEvents> {
    */
   async connect(target: Address | string | Uint8Array, options: ConnectOptions = {}): Promise<Session> {
     if (this.#closed) throw nodeClosed();
+    if (this.#directory !== null && options.publicKey === undefined &&
+        (target instanceof Address || (typeof target === 'string' && !/^[0-9a-fA-F]{64}$/.test(target)))) {
+      // By address or hostname without a key: the directory knows it (directory-membership.ts).
+      return this.#directory.connect(target, options, options.timeoutMs ?? this.#opts.handshakeTimeoutMs);
+    }
     let dialled: Address | null = null;
     let key: Buffer | null = null;
     if (target instanceof Address) dialled = target;
@@ -428,6 +449,32 @@ export class Node extends EventEmitter<NodeEvents> {
     return [...this.#sessions].map((c) => c.session);
   }
 
+  /** This node's directory membership (client, registration), or null without a directory. */
+  get directory(): DirectoryMembership | null {
+    return this.#directory;
+  }
+
+  #needDirectory(): DirectoryMembership {
+    if (this.#closed) throw nodeClosed();
+    if (this.#directory === null) throw new HublessError('ERR_HUBLESS_NO_DIRECTORY', 'this node has no directory: createNode({ directory: [...] })');
+    return this.#directory;
+  }
+
+  /** One page of agents matching the query (capability all-of / any-of with attributes, group, hostname), each record verified. */
+  find(query: DirectoryQuery): Promise<DirectoryFindResult> {
+    return this.#needDirectory().find(query);
+  }
+
+  /** The verified record of a hostname or an address; ERR_HUBLESS_NOT_FOUND when the directory has none. */
+  resolve(target: string | Address): Promise<AgentRecord> {
+    return this.#needDirectory().resolve(target);
+  }
+
+  /** Watches a query: 'put' / 'leave' events and an async iterator; by default the current matches first. close() ends it. */
+  watch(query: DirectoryQuery, options?: { initial?: boolean }): DirectoryWatch {
+    return this.#needDirectory().watch(query, options);
+  }
+
   stats(): NodeStats {
     let pending = 0;
     for (const p of this.#peers.values()) if (p.pending !== null) pending++;
@@ -451,6 +498,18 @@ export class Node extends EventEmitter<NodeEvents> {
    */
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
+    const membership = this.#directory;
+    if (membership !== null) {
+      // Deregister first (bounded), while the node can still talk to the directory.
+      this.#directory = null;
+      this.#closing = membership.close().catch(() => {}).then(() => this.#shutdown());
+      return this.#closing;
+    }
+    this.#closing = this.#shutdown();
+    return this.#closing;
+  }
+
+  #shutdown(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#tick);
     const error = nodeClosed();
@@ -470,8 +529,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#local.staticDhCache.clear();
     if (this.#ownsIdentity) this.#identity.destroy();
     this.emit('close');
-    this.#closing = Promise.resolve();
-    return this.#closing;
+    return Promise.resolve();
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

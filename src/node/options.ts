@@ -1,5 +1,6 @@
 // Options of createNode() and connect(), their defaults and validation.
 import { HublessError } from '../errors.js';
+import type { DirectoryNodeOptions } from './directory-options.js';
 import type { Address } from '../identity/address.js';
 import type { VerifiedBindingCache } from '../identity/derive.js';
 import type { Identity } from '../identity/identity.js';
@@ -9,7 +10,7 @@ import { preferredAlgorithm, type AeadAlgorithm, type Transport } from '../trans
 /** Access-control hook: true (or a promise of true) accepts a peer's handshake. */
 export type Firewall = (remotePublicKey: Buffer, remoteAddress: Address) => boolean | Promise<boolean>;
 
-export interface NodeOptions {
+export interface NodeOptions extends DirectoryNodeOptions {
   /** Key file to load, created (mode 0600) on first start. Default: `$HUBLESS_KEY_FILE` or `~/.hubless/identity.key`. */
   keyFile?: string;
   /** An identity to use instead of a key file (the node does not destroy it on close). */
