@@ -53,7 +53,12 @@ void Connection::OnPacketAcked(const SentPacket& p) {
   }
 }
 
-void Connection::OnPacketLost(const SentPacket& p) {
+void Connection::OnPacketLost(const SentPacket& p) { Requeue(p, true); }
+
+// Queues again what `p` carried: stream bytes and FIN/OPEN not yet acknowledged, and the control
+// frames still wanted (window updates carry the current limit, not the old one). Used for lost
+// packets and, with `lost` false, for the packet a probe timeout re-sends.
+void Connection::Requeue(const SentPacket& p, bool lost) {
   if (p.max_data) max_data_pending = true;
   if (p.data_blocked && conn_blocked) data_blocked_pending = true;
   for (uint8_t i = 0; i < p.n; i++) {
@@ -63,7 +68,7 @@ void Connection::OnPacketLost(const SentPacket& p) {
     switch (k.kind) {
       case ChunkKind::kStream:
         if (st->reset_local) break;
-        stats[kCsRetransmittedBytes] += k.len;
+        if (lost) stats[kCsRetransmittedBytes] += k.len;
         if (k.len > 0) st->send.OnLost(k.offset, k.len);
         if (k.fin && !st->fin_acked) st->fin_pending = true;
         if (k.open && !st->open_acked && k.len == 0) st->open_pending = true;
@@ -93,6 +98,7 @@ void Connection::OnPacketLost(const SentPacket& p) {
         break;
     }
   }
+  dirty = true;
 }
 
 // ---- construction ---------------------------------------------------------------------------
@@ -853,18 +859,10 @@ void StreamEngine::OnTimer(Connection& c, uint64_t now) {
         if (st != nullptr && Sendable(c, *st)) has_new = true;
       }
       if (!has_new) {
+        // Stream bytes and control frames alike: a probe that only said PING would leave a
+        // lost window update unsent until loss detection got around to it.
         const SentPacket* old = c.rec.OldestInFlight();
-        if (old != nullptr) {
-          for (uint8_t i = 0; i < old->n; i++) {
-            const SentChunk& k = old->c[i];
-            Stream* st = FindStream(c, k.key);
-            if (st == nullptr || k.kind != ChunkKind::kStream || st->reset_local) continue;
-            if (k.len > 0) st->send.OnLost(k.offset, k.len);
-            if (k.fin && !st->fin_acked) st->fin_pending = true;
-            if (k.open && !st->open_acked && k.len == 0) st->open_pending = true;
-            QueueSend(c, *st);
-          }
-        }
+        if (old != nullptr) c.Requeue(*old, false);
         c.ping_pending = true;
       }
     } else {

@@ -131,6 +131,7 @@ struct Connection final : RecoveryListener {
 
   void OnPacketAcked(const SentPacket& p) override;
   void OnPacketLost(const SentPacket& p) override;
+  void Requeue(const SentPacket& p, bool lost);
 };
 
 class StreamEngine : public Napi::ObjectWrap<StreamEngine> {

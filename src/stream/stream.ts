@@ -97,6 +97,15 @@ export class Stream extends Duplex {
     this.#report();
   }
 
+  // Node calls _read before it takes the chunk being read out of the buffer, and not again until
+  // the next push: with a full buffer and a closed window that push never comes. So consumption
+  // is also reported after every read, once the bytes have really left the buffer.
+  override read(size?: number): ReturnType<Duplex['read']> {
+    const chunk = super.read(size);
+    this.#report();
+    return chunk;
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const done = this.#finSent && this.#finReceived;
     if (!this.#nativeClosed && (err !== null || !done)) {
