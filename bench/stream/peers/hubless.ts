@@ -1,68 +1,68 @@
 /**
- * hubless: encrypted streams (AES-256-GCM) on one session between two transports. The session
- * keys come from the parent (no handshake: that is the session section's business); streams
- * go through the transport's stream hub, as Node Duplexes.
+ * hubless: encrypted streams through the public API, as users run them. Each side is a node
+ * (`createNode` with a fresh identity); the sender connects to the receiver's public key at its
+ * UDP endpoint (a full handshake, the responder verifying the initiator's address binding) and
+ * opens streams with `session.openStream(port)`; the receiver takes them from `node.listen(port)`.
  */
+import { createNode, Identity, Transport, type Node, type Session } from '../../../src/index.js';
 import { streamsOf } from '../../../src/stream/hub.js';
 import type { Stream } from '../../../src/stream/stream.js';
-import { Transport } from '../../../src/transport/transport.js';
 import type { PeerConfig, PeerModule, ReceiverSide, RxCounter, SenderSide, Setup, Sink } from '../types.js';
 
 const PORT = 7;
 
-async function open(cfg: PeerConfig): Promise<{ t: Transport; index: number; install(s: Setup): void }> {
-  const t = await Transport.open({ host: cfg.host, port: 0 });
-  const index = t.reserveSession();
-  // Before any traffic: the hub must exist when the first stream packet arrives.
-  const hub = streamsOf(t, { maxStreams: cfg.maxStreams });
-  // The fallback when no lossy link can be made: hubless's own TEST-ONLY loss on the sending side.
-  if (cfg.role === 'sender' && cfg.faultLoss !== undefined && cfg.faultLoss > 0) hub.setFaults({ loss: cfg.faultLoss });
-  return {
-    t,
-    index,
-    install(s: Setup): void {
-      const peer = s.peerInfo as { port: number; index: number };
-      t.installSession(index, {
-        remoteIndex: peer.index,
-        algorithm: 'aes-256-gcm',
-        txKey: Buffer.from(s.txKey, 'hex'),
-        rxKey: Buffer.from(s.rxKey, 'hex'),
-        peer: { address: cfg.peerHost, port: peer.port },
-      });
-    },
-  };
+async function open(cfg: PeerConfig): Promise<Node> {
+  const identity = await Identity.generate();
+  const streams = { maxStreams: cfg.maxStreams };
+  if (cfg.role === 'sender' && cfg.faultLoss !== undefined && cfg.faultLoss > 0) {
+    // The fallback when no lossy link can be made: hubless's TEST-ONLY loss on the sending side,
+    // which the public API does not expose; so the node runs on a transport we hold.
+    const transport = await Transport.open({ host: cfg.host, port: 0 });
+    const node = await createNode({ identity, transport, streams });
+    streamsOf(transport).setFaults({ loss: cfg.faultLoss });
+    return node;
+  }
+  return createNode({ identity, listen: { host: cfg.host, port: 0 }, streams });
 }
 
-function stats(t: Transport, index: number): Record<string, unknown> {
-  const hub = streamsOf(t);
-  return { socket: t.stats(), session: t.sessionStats(index), engine: hub.stats(), congestion: hub.sessionStats(index) };
+function info(node: Node): Record<string, unknown> {
+  return { port: node.endpoint.port, publicKey: node.publicKey.toString('hex'), algorithms: node.algorithms };
+}
+
+function stats(node: Node, session: Session | null): Record<string, unknown> {
+  return { node: node.stats(), session: session?.stats() ?? null };
 }
 
 async function openSender(cfg: PeerConfig): Promise<SenderSide> {
-  const { t, index, install } = await open(cfg);
+  const node = await open(cfg);
+  let session: Session | null = null;
   const streams: Stream[] = [];
   return {
-    info: { port: t.address.port, index, features: t.features },
-    setup: install,
+    info: info(node),
+    async setup(s: Setup): Promise<void> {
+      const peer = s.peerInfo as { port: number; publicKey: string };
+      session = await node.connect(peer.publicKey, { endpoint: { address: cfg.peerHost, port: peer.port } });
+    },
     async open(n: number): Promise<Sink[]> {
-      const hub = streamsOf(t);
       const out: Sink[] = [];
       for (let i = 0; i < n; i++) {
-        const s = hub.openStream(index, PORT);
+        const s = session!.openStream(PORT);
         s.on('error', () => {}); // a reset at teardown is expected
         streams.push(s);
         out.push({ write: (c) => s.write(c), onceDrain: (fn) => s.once('drain', fn) });
       }
       return out;
     },
-    stats: () => stats(t, index),
-    close: () => t.close(),
+    stats: () => stats(node, session),
+    close: () => node.close(),
   };
 }
 
 async function openReceiver(cfg: PeerConfig, rx: RxCounter): Promise<ReceiverSide> {
-  const { t, index, install } = await open(cfg);
-  streamsOf(t).on('stream', (s) => {
+  const node = await open(cfg);
+  let session: Session | null = null;
+  node.listen(PORT).on('stream', (s: Stream, from: Session) => {
+    session = from;
     const check = rx.stream();
     s.on('data', (c: Buffer) => {
       check(c);
@@ -71,10 +71,10 @@ async function openReceiver(cfg: PeerConfig, rx: RxCounter): Promise<ReceiverSid
     s.on('error', () => {});
   });
   return {
-    info: { port: t.address.port, index, features: t.features },
-    setup: install,
-    stats: () => stats(t, index),
-    close: () => t.close(),
+    info: info(node),
+    setup: () => {},
+    stats: () => stats(node, session),
+    close: () => node.close(),
   };
 }
 
