@@ -69,7 +69,9 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 
   constructor(options: RegistrationOptions) {
     super();
-    this.#o = { recordTtlMs: 3600_000, retryMs: 1000, now: Date.now, ...options };
+    this.#o = {
+      ...options, recordTtlMs: options.recordTtlMs ?? 3600_000, retryMs: options.retryMs ?? 1000, now: options.now ?? Date.now,
+    };
     this.#fields = options.fields;
   }
 
