@@ -60,3 +60,25 @@ export {
 export { PROTOCOL_NAME as HANDSHAKE_PROTOCOL } from './handshake/wire.js';
 // For NodeOptions.bindingCache (share or size the cache of verified address bindings).
 export { VerifiedBindingCache, type VerifiedBindingCacheOptions } from './identity/derive.js';
+
+// The directory: signed agent records, capability search, presence, servers and stores.
+export type { DirectoryNodeOptions } from './node/directory-options.js';
+export type { DirectoryMembership, DirectoryFindResult } from './node/directory-membership.js';
+export {
+  DirectoryClient, DirectoryWatch, type DirectoryWatchEvent, type DirectoryWatchEvents, type DirectoryClientStats,
+} from './directory/client.js';
+export { parseEntry as parseDirectoryEntry, formatEntry as formatDirectoryEntry, type DirectoryEntry } from './directory/entry.js';
+export {
+  DirectoryServer, startDirectoryServer, openStore as openDirectoryStore, DEFAULT_DIRECTORY_PORT, type DirectoryServerOptions,
+} from './directory/server.js';
+export type { DirectoryServerStats, DirectoryRateLimits } from './directory/service.js';
+export type { RateLimit } from './directory/rate-limit.js';
+export { DIRECTORY_PORT, DIRECTORY_WATCH_PORT, DIRECTORY_LIMITS } from './directory/protocol.js';
+export { Registration, type RecordFields } from './directory/registration.js';
+export {
+  DirectoryCodes, toA2ASkill, fromA2ASkill, validateCapability, signRecord, verifyRecord, checkBinding,
+  LmdbDirectoryStore, openLmdbStore, RedisDirectoryStore, openRedisStore,
+  type Capability, type A2ASkill, type AttributeValue, type AgentRecord, type SignedRecord, type Endpoint, type Visibility,
+  type RecordInput, type RecordSigner, type DirectoryQuery, type CapabilityFilter, type AttributeFilter,
+  type DirectoryStore, type ChangeEvent, type QueryPage,
+} from './directory/index.js';
