@@ -27,20 +27,31 @@ export const COOKIE_USE_MS = COOKIE_SECRET_MS - 5_000;
 
 const ZERO_MAC = Buffer.alloc(MAC_BYTES);
 
-function labelledHash(label: Buffer, key: Uint8Array): Buffer {
-  const out = Buffer.alloc(32);
-  sodium.crypto_generichash(out, Buffer.concat([label, key]));
+// label (8) ‖ key (32): the hash input, assembled in place.
+const labelScratch = Buffer.alloc(40);
+
+function labelledHash(label: Buffer, key: Uint8Array, out: Buffer): Buffer {
+  if (key.length !== 32) {
+    sodium.crypto_generichash(out, Buffer.concat([label, key]));
+    return out;
+  }
+  label.copy(labelScratch, 0);
+  labelScratch.set(key, label.length);
+  sodium.crypto_generichash(out, labelScratch);
   return out;
 }
 
-/** The key others use for mac1 on messages to the holder of `staticPublicKey` (X25519). */
-export function mac1Key(staticPublicKey: Uint8Array): Buffer {
-  return labelledHash(LABEL_MAC1, staticPublicKey);
+/**
+ * The key others use for mac1 on messages to the holder of `staticPublicKey` (X25519); into
+ * `out` when given (32 bytes).
+ */
+export function mac1Key(staticPublicKey: Uint8Array, out: Buffer = Buffer.alloc(32)): Buffer {
+  return labelledHash(LABEL_MAC1, staticPublicKey, out);
 }
 
 /** The key the holder of `staticPublicKey` seals its cookie replies with. */
 export function cookieKey(staticPublicKey: Uint8Array): Buffer {
-  return labelledHash(LABEL_COOKIE, staticPublicKey);
+  return labelledHash(LABEL_COOKIE, staticPublicKey, Buffer.alloc(32));
 }
 
 // One scratch buffer for header ‖ body (handshake bodies are far below 2 KiB; the native layer

@@ -37,41 +37,74 @@ export class LocalStatic {
   }
 }
 
-/** A peer's static keys and the MAC keys derived from them (those only when first needed). */
+// Keys of peer records, which live as long as their peer: slabs of their own. Kept in Node's
+// Buffer pool, a 64-byte slice would keep its whole 8 KiB pool alive, and with it the garbage of
+// the handshakes that shared it.
+const KEPT_SLAB_BYTES = 1024;
+let keptSlab = Buffer.alloc(0);
+let keptUsed = 0;
+
+/**
+ * A peer's static keys: one 64-byte allocation (Ed25519 key ‖ X25519 key) and one Buffer object;
+ * the X25519 view and the MAC keys are made when used (handshakes only). Those made while
+ * reading a handshake sit in Node's Buffer pool; kept() copies them for a peer record.
+ */
 export class RemoteStatic {
   /** Ed25519 public key (what users and the directory call the peer's public key). */
   readonly publicKey: Buffer;
-  /** X25519 key derived from it: the Noise static key. */
-  readonly x25519PublicKey: Buffer;
-  #mac1Key: Buffer | null = null;
-  #cookieKey: Buffer | null = null;
 
-  private constructor(publicKey: Buffer, x25519PublicKey: Buffer) {
-    this.publicKey = publicKey;
-    this.x25519PublicKey = x25519PublicKey;
+  /** `keys`: Ed25519 key ‖ X25519 key (64 bytes). */
+  private constructor(keys: Buffer) {
+    this.publicKey = keys.subarray(0, KEY_BYTES);
+  }
+
+  /** The same keys in memory meant to be kept (a peer record's), not in Node's Buffer pool. */
+  kept(): RemoteStatic {
+    if (keptUsed + 2 * KEY_BYTES > keptSlab.length) {
+      keptSlab = Buffer.alloc(KEPT_SLAB_BYTES);
+      keptUsed = 0;
+    }
+    const keys = keptSlab.subarray(keptUsed, keptUsed + 2 * KEY_BYTES);
+    keptUsed += 2 * KEY_BYTES;
+    const pk = this.publicKey;
+    keys.set(new Uint8Array(pk.buffer, pk.byteOffset, 2 * KEY_BYTES));
+    return new RemoteStatic(keys);
+  }
+
+  /** X25519 key derived from the Ed25519 key: the Noise static key (a new view of the same bytes). */
+  get x25519PublicKey(): Buffer {
+    const pk = this.publicKey;
+    return Buffer.from(pk.buffer, pk.byteOffset + KEY_BYTES, KEY_BYTES);
   }
 
   /** The peer's mac1 key: what we send it carries mac1 under this key. */
   get mac1Key(): Buffer {
-    return (this.#mac1Key ??= mac1Key(this.x25519PublicKey));
+    return mac1Key(this.x25519PublicKey);
   }
 
   /** The key of the peer's cookie replies. */
   get cookieKey(): Buffer {
-    return (this.#cookieKey ??= cookieKey(this.x25519PublicKey));
+    return cookieKey(this.x25519PublicKey);
   }
 
   /** Null when `publicKey` is not a valid Ed25519 public key. */
   static fromPublicKey(publicKey: Uint8Array): RemoteStatic | null {
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== KEY_BYTES) return null;
-    const x = Buffer.allocUnsafe(KEY_BYTES); // pooled: no ArrayBuffer of its own per peer
+    const keys = Buffer.allocUnsafe(2 * KEY_BYTES); // pooled: no ArrayBuffer of its own per peer
     try {
-      sodium.crypto_sign_ed25519_pk_to_curve25519(x, publicKey);
+      sodium.crypto_sign_ed25519_pk_to_curve25519(keys.subarray(KEY_BYTES), publicKey);
     } catch {
       return null;
     }
-    return new RemoteStatic(Buffer.from(publicKey), x);
+    keys.set(publicKey, 0);
+    return new RemoteStatic(keys);
   }
+}
+
+/** The mac1 key of a message to `remote`, in a shared scratch buffer (used at once, never kept). */
+const peerMac1Scratch = Buffer.alloc(32);
+function peerMac1Key(remote: RemoteStatic): Buffer {
+  return mac1Key(remote.x25519PublicKey, peerMac1Scratch);
 }
 
 function newNoise(local: LocalStatic, initiator: boolean, rs?: Uint8Array, e?: KeyPair): HandshakeIK {
@@ -112,7 +145,7 @@ export function writeInitiation(
   const body = Buffer.alloc(INDEX_BYTES + msg.length + MACS_BYTES);
   writeIndex(body, senderIndex);
   body.set(msg, INDEX_BYTES);
-  const mac1 = writeMacs(body, PACKET_INITIATION, 0, remote.mac1Key, cookie);
+  const mac1 = writeMacs(body, PACKET_INITIATION, 0, peerMac1Key(remote), cookie);
   return { body, noise, mac1 };
 }
 
@@ -174,7 +207,7 @@ export function writeResponse(
   const body = Buffer.alloc(INDEX_BYTES + msg.length + MACS_BYTES);
   writeIndex(body, senderIndex);
   body.set(msg, INDEX_BYTES);
-  writeMacs(body, PACKET_RESPONSE, read.senderIndex, read.remote.mac1Key, null);
+  writeMacs(body, PACKET_RESPONSE, read.senderIndex, peerMac1Key(read.remote), null);
   const { tx, rx } = read.noise.split();
   return { body, tx, rx };
 }

@@ -581,13 +581,15 @@ export class Node extends EventEmitter<NodeEvents> {
     const read = readInitiation(this.#local, body);
     if (typeof read === 'string') return this.#drop(read);
     const { payload, remote } = read;
-    const key = remote.publicKey.toString('hex');
+    const hex = remote.publicKey.toString('hex');
     const refuse = (counter: keyof DropCounters): void => {
       read.noise.destroy();
       this.#drops[counter]++;
     };
     if (remote.publicKey.equals(this.publicKey)) return refuse('keyMismatch');
-    const peer = this.#peers.get(key);
+    const peer = this.#peers.get(hex);
+    // One string per peer: the replay guard and a new peer record share the peer's key string.
+    const key = peer?.key ?? hex;
     const wanted = peer !== undefined && peer.waiters.length > 0;
     // A peer we are dialling ourselves is always accepted: we asked for it.
     if (!wanted && this.#opts.allow !== null && !this.#opts.allow.has(key)) return refuse('refused');
@@ -599,7 +601,7 @@ export class Node extends EventEmitter<NodeEvents> {
     // Each new peer costs one memory-hard hash (~30 ms of thread pool): bound how many run at once.
     // Peers with a session, and peers we dial, are never refused for this.
     if (this.#hashing >= this.#opts.maxPendingVerifications && peer?.session == null && !wanted) return refuse('busy');
-    this.#respond(read, p.from, aead).catch((err: unknown) => this.#fault(err));
+    this.#respond(read, key, p.from, aead).catch((err: unknown) => this.#fault(err));
   }
 
   /** The node id a (key, nonce) claim derives (0 if it cannot be computed), counting real evaluations. */
@@ -622,9 +624,8 @@ export class Node extends EventEmitter<NodeEvents> {
     return Buffer.compare(this.publicKey, remote.publicKey) > 0;
   }
 
-  async #respond(read: ReadInitiation, from: UdpEndpoint, aead: AeadAlgorithm): Promise<void> {
+  async #respond(read: ReadInitiation, key: string, from: UdpEndpoint, aead: AeadAlgorithm): Promise<void> {
     const { payload, remote } = read;
-    const key = remote.publicKey.toString('hex');
     const refuse = (counter: keyof DropCounters): void => {
       read.noise.destroy();
       this.#drops[counter]++;
@@ -680,7 +681,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#counters.responsesSent++;
     this.#counters.completed++;
     const slot = this.#slot(index, read.senderIndex, aead, false);
-    peer ??= this.#newPeer(remote);
+    peer ??= this.#newPeer(remote, key);
     peer.endpoint = endpoint;
     if (existing !== null && (payload.rekey || (!existing.confirmed && !existing.initiator))) {
       // A rekey, or the retransmission of an initiation whose response was lost: same session.
@@ -916,9 +917,9 @@ export class Node extends EventEmitter<NodeEvents> {
 
   // ---- sessions ----
 
-  #newPeer(remote: RemoteStatic): Peer {
+  #newPeer(remote: RemoteStatic, key = remote.publicKey.toString('hex')): Peer {
     const peer: Peer = {
-      key: remote.publicKey.toString('hex'), remote, endpoint: null, session: null, pending: null, waiters: [],
+      key, remote: remote.kept(), endpoint: null, session: null, pending: null, waiters: [],
     };
     this.#peers.set(peer.key, peer);
     return peer;

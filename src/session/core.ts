@@ -81,7 +81,6 @@ export class SessionCore {
   readonly remotePublicKey: Buffer;
   readonly remoteAddress: Address;
   readonly initiator: boolean;
-  readonly createdAt: number;
   /**
    * The logical session in the native table: the first key pair's index. Later key pairs are
    * linked to it, so streams (keyed by it) survive rekeys.
@@ -100,7 +99,8 @@ export class SessionCore {
   watchIndex = -1;
   /** Initiator side of a rekey: true once the peer sent under the newest keys. */
   #peerSwitched = true;
-  #staged: Staged[] | null;
+  /** Datagrams held back until the keys are confirmed (made by the first one). */
+  #staged: Staged[] | null = null;
   #stagedCount = 0;
   /** Iterators from session.messages(); null until the first one (most sessions never have one). */
   queues: Set<MessageQueue<Message>> | null = null;
@@ -129,12 +129,10 @@ export class SessionCore {
     this.remoteAddress = params.remoteAddress;
     this.endpoint = params.endpoint;
     this.initiator = params.initiator;
-    this.createdAt = host.now();
     this.tx = params.slot;
     this.conn = params.slot.index;
     this.slots = [params.slot];
     this.confirmed = params.initiator;
-    this.#staged = params.initiator ? null : [];
     // Responder: the first packet confirms the keys. Initiator: our keepalive is repeated on
     // ticks until the responder's first packet shows it arrived (it confirms the responder's side).
     this.watchIndex = params.slot.index;
@@ -351,13 +349,12 @@ export class SessionCore {
   }
 
   #stage(port: number, srcPort: number, payloads: Uint8Array[]): boolean {
-    const staged = this.#staged!;
     if (this.#stagedCount + payloads.length > this.host.stageLimit) {
       for (let i = 0; i < payloads.length; i++) this.host.count('stagedDropped');
       return false;
     }
     // Copies: the caller may reuse its buffers once send() returns.
-    staged.push({ port, srcPort, data: payloads.map((p) => Buffer.from(p)) });
+    (this.#staged ??= []).push({ port, srcPort, data: payloads.map((p) => Buffer.from(p)) });
     this.#stagedCount += payloads.length;
     return true;
   }

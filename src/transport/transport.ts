@@ -155,6 +155,8 @@ export class Transport extends EventEmitter<TransportEvents> {
   readonly #sessionScratch = new Float64Array(constants.sessionStatNames.length);
   #closed = false;
   #address: UdpEndpoint;
+  /** The last control sender's IP text: senders sharing an IP share one string (sessions keep it). */
+  #lastFrom = '';
   readonly features: { gso: boolean; gro: boolean };
   /** Largest payload one datagram carries (fits a 1280-byte path). */
   readonly maxPayload = constants.maxDatagramPayload;
@@ -292,12 +294,15 @@ export class Transport extends EventEmitter<TransportEvents> {
       const r = base + i * constants.ctrlRecordWords;
       const m = this.#meta;
       const off = m[r + 4];
+      const from = addressFromWords(this.#metaBytes, (r + 7) * 4, m[r + 6]);
+      if (from.address === this.#lastFrom) from.address = this.#lastFrom;
+      else this.#lastFrom = from.address;
       this.emit('control', {
         type: m[r],
         receiver: m[r + 1],
         counter: (BigInt(m[r + 3]) << 32n) | BigInt(m[r + 2]),
         body: Buffer.from(this.#slab.subarray(off, off + m[r + 5])),
-        from: addressFromWords(this.#metaBytes, (r + 7) * 4, m[r + 6]),
+        from,
       });
     }
   }

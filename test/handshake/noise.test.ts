@@ -616,8 +616,7 @@ describe('StaticDhCache', () => {
     const out = new Uint8Array(32);
     const direct = new Uint8Array(32);
     cache.dh(out, peers[0].publicKey);
-    const held = (cache as unknown as { entries: Map<string, Uint8Array> }).entries;
-    const first = [...held.values()][0];
+    const first = cache.entryView(peers[0].publicKey)!;
     // DH(local, peer0) == DH(peer0, local)
     new StaticDhCache(peers[0]).dh(direct, local.publicKey);
     assert.deepEqual(out, direct);

@@ -57,6 +57,10 @@ export function dh(out: Uint8Array, secretKey: Uint8Array, publicKey: Uint8Array
   if (acc === 0) throw handshakeFailed('X25519 produced the all-zero output: the peer key is a low-order point');
 }
 
+/** StaticDhCache slabs: the first holds 8 entries, each next one twice as many, up to 128 (4 KiB). */
+const FIRST_SLAB_ENTRIES = 8;
+const MAX_SLAB_ENTRIES = 128;
+
 function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let d = 0;
@@ -72,14 +76,23 @@ function equalKeys(a: Uint8Array, b: Uint8Array): boolean {
  *
  * The cached values are as secret as the static keys themselves (wiped by clear() and on
  * eviction). Memory is bounded (least recently used entries go first), so a flood of handshakes
- * from throwaway static keys only causes misses, never growth.
+ * from throwaway static keys only causes misses, never growth. Values live in a few shared
+ * slabs (a node keeps one entry per peer: no buffer object of its own per entry); a slot is
+ * slab number × 256 + entry in the slab.
  */
 export class StaticDhCache {
   /** The local static public key this cache belongs to (a copy). */
   readonly publicKey: Uint8Array;
   readonly maxEntries: number;
   private readonly secretKey: Uint8Array;
-  private readonly entries = new Map<string, Uint8Array>();
+  /** Remote static key (latin1) → slot; Map order is the recency order. */
+  private readonly entries = new Map<string, number>();
+  private readonly slabs: Buffer[] = [];
+  /** Slots freed by delete(), reused before new ones. */
+  private readonly free: number[] = [];
+  /** Entries handed out from the last slab, and the capacity of all slabs. */
+  private lastUsed = 0;
+  private capacity = 0;
 
   /** `local` is kept by reference for its secret key: do not mutate it while the cache is in use. */
   constructor(local: KeyPair, maxEntries = 4096) {
@@ -105,34 +118,69 @@ export class StaticDhCache {
   /** DH(s, remoteStatic) into `out` (32 bytes), computed on a miss; throws like dh(). */
   dh(out: Uint8Array, remoteStatic: Uint8Array): void {
     const id = Buffer.from(remoteStatic.buffer, remoteStatic.byteOffset, DHLEN).toString('latin1');
-    let v = this.entries.get(id);
-    if (v !== undefined) {
+    let slot = this.entries.get(id);
+    if (slot !== undefined) {
       this.entries.delete(id);
-    } else {
-      v = new Uint8Array(DHLEN);
-      dh(v, this.secretKey, remoteStatic);
-      if (this.entries.size >= this.maxEntries) {
-        const oldest = this.entries.keys().next().value as string;
-        this.entries.get(oldest)!.fill(0);
-        this.entries.delete(oldest);
-      }
+      this.entries.set(id, slot);
+      out.set(this.#view(slot));
+      return;
     }
-    this.entries.set(id, v);
-    out.set(v);
+    dh(out, this.secretKey, remoteStatic);
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      slot = this.entries.get(oldest)!;
+      this.entries.delete(oldest);
+    } else {
+      slot = this.#newSlot();
+    }
+    this.#view(slot).set(out);
+    this.entries.set(id, slot);
   }
 
   /** Forgets (and wipes) the entry of one peer. */
   delete(remoteStatic: Uint8Array): boolean {
     const id = Buffer.from(remoteStatic.buffer, remoteStatic.byteOffset, DHLEN).toString('latin1');
-    const v = this.entries.get(id);
-    if (v === undefined) return false;
-    v.fill(0);
+    const slot = this.entries.get(id);
+    if (slot === undefined) return false;
+    this.#view(slot).fill(0);
+    this.free.push(slot);
     return this.entries.delete(id);
+  }
+
+  /** @internal The memory holding one peer's entry (tests check the wiping through it). */
+  entryView(remoteStatic: Uint8Array): Uint8Array | null {
+    const slot = this.entries.get(Buffer.from(remoteStatic.buffer, remoteStatic.byteOffset, DHLEN).toString('latin1'));
+    return slot === undefined ? null : this.#view(slot);
   }
 
   /** Forgets and wipes every entry. */
   clear(): void {
-    for (const v of this.entries.values()) v.fill(0);
+    for (const slab of this.slabs) slab.fill(0);
+    this.slabs.length = 0;
     this.entries.clear();
+    this.free.length = 0;
+    this.lastUsed = 0;
+    this.capacity = 0;
+  }
+
+  /** A slot for a new entry (called only while the cache holds fewer than maxEntries). */
+  #newSlot(): number {
+    const slot = this.free.pop();
+    if (slot !== undefined) return slot;
+    const n = this.slabs.length;
+    if (n === 0 || this.lastUsed === this.slabs[n - 1].length / DHLEN) {
+      const prev = n === 0 ? FIRST_SLAB_ENTRIES / 2 : this.slabs[n - 1].length / DHLEN;
+      const entries = Math.min(MAX_SLAB_ENTRIES, prev * 2, this.maxEntries - this.capacity);
+      this.slabs.push(Buffer.alloc(entries * DHLEN));
+      this.capacity += entries;
+      this.lastUsed = 0;
+    }
+    return (this.slabs.length - 1) * 256 + this.lastUsed++;
+  }
+
+  /** A slot's 32 bytes (a new view: callers use it at once). */
+  #view(slot: number): Buffer {
+    const off = (slot & 255) * DHLEN;
+    return this.slabs[slot >>> 8].subarray(off, off + DHLEN);
   }
 }
