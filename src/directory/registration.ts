@@ -32,7 +32,7 @@ export interface RegistrationOptions {
   endpoints: () => Endpoint[];
   /** Signed lifetime of a record (ms; default 1 h). */
   recordTtlMs?: number;
-  /** Delay before retrying when no directory answers (ms; default 1,000, doubling up to 8×). */
+  /** Delay before retrying when no directory answers (ms; default 1,000, doubling up to 4×). */
   retryMs?: number;
   now?: () => number;
 }
@@ -179,7 +179,7 @@ export class Registration extends EventEmitter<RegistrationEvents> {
         if (!explicit) this.#schedule(30_000); // someone may free the name: try again, rarely
       } else {
         this.#failures++;
-        this.#schedule(this.#o.retryMs * 2 ** Math.min(this.#failures - 1, 3));
+        this.#schedule(this.#o.retryMs * 2 ** Math.min(this.#failures - 1, 2));
       }
       throw e;
     }

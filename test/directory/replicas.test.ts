@@ -57,7 +57,7 @@ test('three replicas on one Redis: one killed, clients keep finding agents and f
     }
     t.diagnostic(`find after the kill took ${durations.join(', ')} ms`);
     assert.ok(durations[0] < 2000, `first find after the kill took ${durations[0]} ms`);
-    assert.ok(Math.max(...durations.slice(1)) < 200, 'later finds go straight to a live replica');
+    assert.ok(Math.max(...durations.slice(1)) < 700, 'later finds go straight to a live replica (no timeout)');
     assert.notEqual(finder.directory!.client.current!.label, current.label);
 
     // leases (1.5 s) are kept by heartbeats through the surviving replicas
