@@ -49,6 +49,8 @@ const DEFINITIVE = new Set<string>([
   'ERR_HUBLESS_BAD_BINDING', 'ERR_HUBLESS_NOT_OWNER', 'ERR_HUBLESS_BAD_CAPABILITY', 'ERR_HUBLESS_BAD_SIGNATURE',
 ]);
 
+const keyOf = (eps: Endpoint[]) => eps.map((e) => `${e.host}|${e.port}`).join(',');
+
 const sameEndpoints = (a: Endpoint[], b: Endpoint[]) =>
   a.length === b.length && a.every((e, i) => e.host === b[i].host && e.port === b[i].port && e.kind === b[i].kind);
 
@@ -58,6 +60,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   #record: SignedRecord | null = null;
   #lease: LeaseAnswer | null = null;
   #observed: ObservedEndpoint | null = null;
+  /** The local endpoints (as keyOf) of the record the observation answered. */
+  #observedFor = '';
   #seq = 0;
   #timer: NodeJS.Timeout | null = null;
   #failures = 0;
@@ -124,7 +128,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
 
   #endpoints(): Endpoint[] {
     const local = this.#o.endpoints().slice(0, 15);
-    const o = this.#observed;
+    // An endpoint observed for other local endpoints (before a move) says nothing about the new ones.
+    const o = this.#observedFor === keyOf(local) ? this.#observed : null;
     if (o !== null && !local.some((e) => e.host === o.host && e.port === o.port)) {
       // What the directory saw comes first: it is the address others outside reach us at.
       return [{ host: o.host, port: o.port, kind: 'reflexive' }, ...local];
@@ -217,8 +222,8 @@ export class Registration extends EventEmitter<RegistrationEvents> {
   #accepted(lease: LeaseAnswer, record: SignedRecord): LeaseAnswer {
     this.#record = record;
     this.#lease = lease;
-    const o = lease.observed;
-    if (this.#observed === null || this.#observed.host !== o.host || this.#observed.port !== o.port) this.#observed = o;
+    this.#observed = lease.observed;
+    this.#observedFor = keyOf(record.record.endpoints.filter((e) => e.kind === 'local'));
     this.emit('lease', { ...lease, record });
     // A changed view of our endpoint is picked up by the next heartbeat (#needsNewRecord).
     return lease;
