@@ -75,6 +75,8 @@ export type DirectoryWatchEvent =
   | { type: 'put'; address: string; record: AgentRecord; signed: SignedRecord }
   | { type: 'leave'; address: string; reason: 'changed' | 'removed' | 'expired' };
 
+const VERIFIED_CACHE = 10_000;
+
 /** Remote refusals that mean "this replica is broken", not "the answer is no". */
 const REPLICA_FAILURES = new Set<string>(['ERR_HUBLESS_STORE_FAILED', 'ERR_HUBLESS_INTERNAL', 'ERR_HUBLESS_STORE_CLOSED', 'ERR_HUBLESS_REMOTE_ERROR']);
 const VERIFICATION_CODES = new Set<string>([
@@ -99,6 +101,8 @@ export class DirectoryClient {
   readonly #now: () => number;
   readonly #downUntil = new Map<ResolvedEntry, number>();
   readonly #watches = new Set<DirectoryWatch>();
+  /** Records verified lately, by signature (a hit needs identical bytes). */
+  readonly #verified = new Map<string, SignedRecord>();
   #preferred: ResolvedEntry | undefined;
   #closed = false;
   readonly #stats: DirectoryClientStats = { requests: 0, failovers: 0, rejectedRecords: 0, watchReconnects: 0 };
@@ -187,11 +191,24 @@ export class DirectoryClient {
     );
   }
 
-  /** Verifies one record from a directory: signature, schema, times, key ↔ address binding. */
+  /**
+   * Verifies one record from a directory: signature, schema, times, key ↔ address binding.
+   * Records verified before (identical bytes) skip the signature and binding checks, not the
+   * expiry check.
+   */
   async verify(bytes: Uint8Array): Promise<SignedRecord> {
     try {
-      const signed = verifyRecord(bytes, { now: this.#now() });
+      const now = this.#now();
+      const key = bytes instanceof Uint8Array && bytes.length > 64 ? Buffer.from(bytes.subarray(bytes.length - 64)).toString('base64') : '';
+      const hit = this.#verified.get(key);
+      if (hit !== undefined && Buffer.from(hit.bytes).equals(bytes)) {
+        if (hit.record.expiresAt <= now) throw new HublessError(DirectoryCodes.RECORD_EXPIRED, `record of ${hit.record.address} expired`);
+        return hit;
+      }
+      const signed = verifyRecord(bytes, { now });
       await checkBinding(signed.record, this.#verifyBinding);
+      this.#verified.set(key, signed);
+      if (this.#verified.size > VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value!);
       return signed;
     } catch (err) {
       this.#stats.rejectedRecords++;
@@ -368,6 +385,8 @@ export class DirectoryWatch extends EventEmitter<DirectoryWatchEvents> implement
   #channel: WatchChannel | null = null;
   #closed = false;
   #synced = false;
+  /** The directory's refusal that ended this watch (bad query, too many watches), if any. */
+  error: Error | null = null;
   /** Resolves once the first snapshot arrived (or with initial: false, once the watch is open). */
   readonly ready: Promise<void>;
   #ready!: () => void;
@@ -470,6 +489,7 @@ export class DirectoryWatch extends EventEmitter<DirectoryWatchEvents> implement
         if (this.#closed) break;
         if (isRefusal(err)) {
           // The directory refused this watch (bad query, too many watches): it will not get better.
+          this.error = err as Error;
           this.#warn(err);
           this.close();
           break;

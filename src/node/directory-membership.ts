@@ -27,7 +27,8 @@ export interface DirectoryFindResult {
 }
 
 export function wantsDirectory(o: DirectoryNodeOptions): boolean {
-  if (o.directory === undefined) {
+  const none = o.directory === undefined || (Array.isArray(o.directory) && o.directory.length === 0) || o.directory === '';
+  if (none) {
     if (o.capabilities !== undefined || o.hostname !== undefined || o.groups !== undefined) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'capabilities, hostname and groups are registered in a directory: give `directory` too');
     }
