@@ -81,7 +81,9 @@ function idleTable(s: StreamSection): string[] {
   return [
     `Memory per open idle stream, ${s.idle[0]?.streams ?? ''} on one session (node:net: one connection each), bytes`,
     table(['peer / side', 'open', 'JS heap', 'external', 'native', 'total', 'RSS'], rows),
-    'native = RSS - V8 heap resident - external, after full GCs (allocator slack counts: an upper bound).',
+    'native = RSS - V8 heap resident - external, after full GCs (allocator slack counts: an upper bound);',
+    'external is the Buffers\' allocated size, resident or not (a negative native means allocated, untouched',
+    'Buffer memory); node:net\'s kernel socket buffers are not in RSS.',
   ];
 }
 
