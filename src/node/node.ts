@@ -121,6 +121,8 @@ interface PendingHandshake {
 }
 
 const COOKIE_JAR_ENTRIES = 4096;
+/** A peer's waiters while it has none (most peers, most of the time): shared, never pushed to. */
+const NO_WAITERS = Object.freeze([]) as unknown as Waiter[];
 
 function nodeClosed(): HublessError {
   return new HublessError('ERR_HUBLESS_NODE_CLOSED', 'the node is closed');
@@ -424,6 +426,7 @@ export class Node extends EventEmitter<NodeEvents> {
         resolve, reject, expectNodeId: expect,
         timer: setTimeout(() => this.#waiterTimedOut(p, waiter), timeoutMs),
       };
+      if (p.waiters === NO_WAITERS) p.waiters = [];
       p.waiters.push(waiter);
       const deadline = Date.now() + timeoutMs;
       if (p.pending !== null) {
@@ -516,7 +519,7 @@ export class Node extends EventEmitter<NodeEvents> {
     for (const peer of [...this.#peers.values()]) {
       if (peer.pending !== null) this.#dropPending(peer.pending);
       const waiters = peer.waiters;
-      peer.waiters = [];
+      peer.waiters = NO_WAITERS;
       for (const w of waiters) {
         clearTimeout(w.timer);
         w.reject(error);
@@ -885,7 +888,7 @@ export class Node extends EventEmitter<NodeEvents> {
       peer.session?.close(error);
     } else {
       const waiters = peer.waiters;
-      peer.waiters = [];
+      peer.waiters = NO_WAITERS;
       for (const w of waiters) {
         clearTimeout(w.timer);
         w.reject(error);
@@ -919,7 +922,7 @@ export class Node extends EventEmitter<NodeEvents> {
 
   #newPeer(remote: RemoteStatic, key = remote.publicKey.toString('hex')): Peer {
     const peer: Peer = {
-      key, remote: remote.kept(), endpoint: null, session: null, pending: null, waiters: [],
+      key, remote: remote.kept(), endpoint: null, session: null, pending: null, waiters: NO_WAITERS,
     };
     this.#peers.set(peer.key, peer);
     return peer;
@@ -948,7 +951,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#sessions.add(core);
     this.#counters.sessionsOpened++;
     const waiters = peer.waiters;
-    peer.waiters = [];
+    peer.waiters = NO_WAITERS;
     for (const w of waiters) {
       clearTimeout(w.timer);
       if (w.expectNodeId !== null && w.expectNodeId !== address.node) {

@@ -91,8 +91,11 @@ export class SessionCore {
   tx: KeySlot;
   /** Responder side of a rekey: new keys installed, waiting for the peer's first packet under them. */
   next: KeySlot | null = null;
-  /** Every installed index of this session: tx, next and the retiring ones. */
-  readonly slots: KeySlot[];
+  /**
+   * Keys no longer sent on, still installed for reordered packets until their retireAt; null
+   * when there are none (an idle session). With tx and next, every installed index.
+   */
+  #retiring: KeySlot[] | null = null;
   /** False for a responder's new session until the initiator's first packet arrives. */
   confirmed: boolean;
   /** Index whose first received packet means something (see sawWatched); -1 for none. */
@@ -131,7 +134,6 @@ export class SessionCore {
     this.initiator = params.initiator;
     this.tx = params.slot;
     this.conn = params.slot.index;
-    this.slots = [params.slot];
     this.confirmed = params.initiator;
     // Responder: the first packet confirms the keys. Initiator: our keepalive is repeated on
     // ticks until the responder's first packet shows it arrived (it confirms the responder's side).
@@ -170,7 +172,6 @@ export class SessionCore {
   /** Our initiation (a rekey) completed: send under the new keys from now on. */
   installInitiated(slot: KeySlot): void {
     this.#link(slot);
-    this.slots.push(slot);
     this.rekeys++;
     this.#retire(this.tx);
     if (this.next !== null) {
@@ -190,7 +191,6 @@ export class SessionCore {
   /** We answered the peer's initiation for this session (a rekey, or its retransmission). */
   installResponded(slot: KeySlot): void {
     this.#link(slot);
-    this.slots.push(slot);
     this.rekeys++;
     if (!this.confirmed) {
       // The initiator never used the previous keys (its first response was lost or late):
@@ -206,13 +206,17 @@ export class SessionCore {
 
   /** Periodic work: remove expired indices, nudge a peer that has not switched keys yet. */
   tick(now: number): void {
-    for (let i = this.slots.length - 1; i >= 0; i--) {
-      const s = this.slots[i];
-      if (s.retireAt !== 0 && s.retireAt <= now) {
-        this.#absorbStats(s.index);
-        this.slots.splice(i, 1);
-        this.host.releaseIndex(s.index);
+    const retiring = this.#retiring;
+    if (retiring !== null) {
+      for (let i = retiring.length - 1; i >= 0; i--) {
+        const s = retiring[i];
+        if (s.retireAt <= now) {
+          this.#absorbStats(s.index);
+          retiring.splice(i, 1);
+          this.host.releaseIndex(s.index);
+        }
       }
+      if (retiring.length === 0) this.#retiring = null;
     }
     // Our keepalive on new keys may have been lost: while the old keys are still installed, send
     // it again so that the responder switches before they go.
@@ -279,11 +283,11 @@ export class SessionCore {
     if (this.closed) return;
     this.closed = true;
     this.watchIndex = -1;
-    for (const s of this.slots) {
+    for (const s of this.#installed()) {
       this.#absorbStats(s.index);
       this.host.releaseIndex(s.index);
     }
-    this.slots.length = 0;
+    this.#retiring = null;
     this.#staged = null;
     const queues = this.queues;
     this.queues = null;
@@ -296,7 +300,9 @@ export class SessionCore {
     const t: Totals = this.#retired === null
       ? { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, authFailures: 0, replays: 0, tooOld: 0 }
       : { ...this.#retired };
-    for (const s of this.slots) {
+    // A closed session's keys are all removed (their counters are in #retired).
+    const installed = this.closed ? [] : this.#installed();
+    for (const s of installed) {
       const st = this.host.transport.sessionStats(s.index);
       if (st === null) continue;
       for (const f of STAT_FIELDS) t[f] += st[f];
@@ -308,7 +314,7 @@ export class SessionCore {
       endpoint: { ...this.endpoint },
       keyAgeMs: this.host.now() - this.newest.createdAt,
       rekeys: this.rekeys,
-      installedKeys: this.slots.length,
+      installedKeys: installed.length,
       confirmed: this.confirmed,
       ...t,
       messagesDelivered: this.delivered,
@@ -326,8 +332,19 @@ export class SessionCore {
     if (!this.host.transport.closed) this.host.transport.setTxSession(slot.index);
   }
 
+  /** Stops using `slot` (tx or next): it stays installed for rekeyGraceMs. */
   #retire(slot: KeySlot): void {
-    if (slot.retireAt === 0) slot.retireAt = this.host.now() + this.host.rekeyGraceMs;
+    if (slot.retireAt !== 0) return;
+    slot.retireAt = this.host.now() + this.host.rekeyGraceMs;
+    (this.#retiring ??= []).push(slot);
+  }
+
+  /** Every installed key pair: the retiring ones, next, tx (oldest first). */
+  #installed(): KeySlot[] {
+    const out = this.#retiring === null ? [] : [...this.#retiring];
+    if (this.next !== null) out.push(this.next);
+    out.push(this.tx);
+    return out;
   }
 
   #absorbStats(index: number): void {

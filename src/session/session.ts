@@ -107,12 +107,21 @@ function markStale(this: Session, event: string | symbol): void {
   if (event === 'message') this[kCore].handlersStale = true;
 }
 
+// EventEmitter keeps listeners in `_events`, which it makes as `{ __proto__: null }`: a
+// dictionary-mode object of about 200 bytes, per session. Node's former way costs about 60: an
+// instance of a constructor whose prototype inherits nothing, so no key ('constructor',
+// 'toString', ...) is found on it unless set, and it stays in fast mode.
+function Listeners(): void {}
+Listeners.prototype = Object.create(null) as object;
+const NewListeners = Listeners as unknown as new () => object;
+
 export class Session extends EventEmitter<SessionEvents> {
   readonly #core: SessionCore;
 
   /** @internal Sessions come from Node.connect() and incoming handshakes. */
   constructor(core: SessionCore) {
     super();
+    (this as unknown as { _events: object })._events = new NewListeners();
     this.#core = core;
     const untyped = this as EventEmitter;
     untyped.on('newListener', markStale);

@@ -431,6 +431,16 @@ test('message listeners: once, off, and a throwing listener does not stop the ot
       for (const l of saved) process.on('uncaughtException', l);
     }
     assert.deepEqual(portGot, ['3', '4', '5']);
+
+    // Event names that Object.prototype has are ordinary events on a session.
+    assert.equal(sb.listenerCount('toString' as 'close'), 0);
+    assert.equal(sb.listenerCount('constructor' as 'close'), 0);
+    let ctor = 0;
+    sb.on('constructor' as 'close', () => void ctor++);
+    assert.equal(sb.emit('constructor' as 'close', undefined), true);
+    assert.equal(ctor, 1);
+    assert.equal(sb.emit('hasOwnProperty' as 'close', undefined), false);
+    assert.deepEqual(sb.eventNames().filter((n) => n === 'constructor'), ['constructor']);
   });
 });
 
