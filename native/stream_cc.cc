@@ -63,8 +63,8 @@ void Cubic::OnAck(uint64_t bytes, uint64_t sent_time_us, uint64_t now_us, const 
   }
 }
 
-void Cubic::OnCongestion(uint64_t sent_time_us, uint64_t now_us) {
-  if (InRecovery(sent_time_us)) return;  // one reduction per round trip of losses
+bool Cubic::OnCongestion(uint64_t sent_time_us, uint64_t now_us) {
+  if (InRecovery(sent_time_us)) return false;  // one reduction per round trip of losses
   congestion_events++;
   recovery_start_ = now_us;
   const double w = static_cast<double>(cwnd_) / kSeg;
@@ -72,6 +72,18 @@ void Cubic::OnCongestion(uint64_t sent_time_us, uint64_t now_us) {
   w_max_ = w < w_max_ ? w * (1.0 + kBeta) / 2.0 : w;
   cwnd_ = std::max<uint64_t>(static_cast<uint64_t>(static_cast<double>(cwnd_) * kBeta), kMinWindow);
   ssthresh_ = cwnd_;
+  epoch_ = 0;
+  acked_frac_ = 0;
+  return true;
+}
+
+void Cubic::Restore(const State& s) {
+  congestion_undone++;
+  cwnd_ = std::max(cwnd_, s.cwnd);
+  ssthresh_ = s.ssthresh;
+  recovery_start_ = s.recovery_start;
+  w_max_ = s.w_max;
+  k_ = s.k;
   epoch_ = 0;
   acked_frac_ = 0;
 }

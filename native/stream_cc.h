@@ -33,9 +33,21 @@ class Cubic {
   bool InRecovery(uint64_t sent_time_us) const { return sent_time_us <= recovery_start_; }
   // `app_limited`: the sender did not fill the window, so it does not grow.
   void OnAck(uint64_t bytes, uint64_t sent_time_us, uint64_t now_us, const RttEstimator& rtt, bool app_limited);
-  void OnCongestion(uint64_t sent_time_us, uint64_t now_us);
+  // A loss of a packet sent at `sent_time_us`: reduces the window once per recovery period (losses
+  // of packets sent before the current one began belong to it). Returns true when this loss
+  // started a new congestion event (its number is then `congestion_events`).
+  bool OnCongestion(uint64_t sent_time_us, uint64_t now_us);
   void OnPersistentCongestion();
+  // The controller's state, saved before a congestion event and restored when every loss that
+  // caused it proves spurious (the window never shrinks by a restore).
+  struct State {
+    uint64_t cwnd, ssthresh, recovery_start;
+    double w_max, k;
+  };
+  State Save() const { return State{cwnd_, ssthresh_, recovery_start_, w_max_, k_}; }
+  void Restore(const State& s);
   uint64_t congestion_events = 0;
+  uint64_t congestion_undone = 0;
 
  private:
   uint64_t cwnd_ = kInitialWindow;

@@ -19,7 +19,8 @@ const char* const kStreamStatNames[kSxCount] = {
 const char* const kConnStatNames[kCsCount] = {
     "srttUs", "rttVarUs", "minRttUs", "cwnd", "ssthresh", "bytesInFlight", "pacingRate",
     "packetsSent", "packetsLost", "retransmittedBytes", "bytesSent", "bytesReceived",
-    "ptoCount", "congestionEvents", "streams", "acksSent",
+    "ptoCount", "congestionEvents", "streams", "acksSent", "spuriousLosses", "congestionUndone",
+    "packetThreshold", "reorderUs", "randomLosses",
 };
 
 uint64_t NowUs() { return uv_hrtime() / 1000; }
@@ -1082,6 +1083,11 @@ Napi::Value StreamEngine::ConnStats(const Napi::CallbackInfo& info) {
   c->stats[kCsPacingRate] = c->pacer.rate();
   c->stats[kCsPacketsLost] = static_cast<double>(c->rec.packets_lost);
   c->stats[kCsCongestionEvents] = static_cast<double>(c->cc.congestion_events);
+  c->stats[kCsSpuriousLosses] = static_cast<double>(c->rec.packets_spurious);
+  c->stats[kCsCongestionUndone] = static_cast<double>(c->cc.congestion_undone);
+  c->stats[kCsPacketThreshold] = static_cast<double>(c->rec.packet_threshold());
+  c->stats[kCsReorderUs] = static_cast<double>(c->rec.reorder_us());
+  c->stats[kCsRandomLosses] = static_cast<double>(c->rec.random_losses);
   for (uint32_t i = 0; i < kCsCount; i++) d[i] = c->stats[i];
   return Napi::Boolean::New(env, true);
 }

@@ -58,7 +58,8 @@ extern const char* const kStreamStatNames[kSxCount];
 enum ConnStat : uint32_t {
   kCsSrttUs, kCsRttVarUs, kCsMinRttUs, kCsCwnd, kCsSsthresh, kCsBytesInFlight, kCsPacingRate,
   kCsPacketsSent, kCsPacketsLost, kCsRetransmittedBytes, kCsBytesSent, kCsBytesReceived,
-  kCsPtoCount, kCsCongestionEvents, kCsStreams, kCsAcksSent, kCsCount
+  kCsPtoCount, kCsCongestionEvents, kCsStreams, kCsAcksSent, kCsSpuriousLosses, kCsCongestionUndone,
+  kCsPacketThreshold, kCsReorderUs, kCsRandomLosses, kCsCount
 };
 extern const char* const kConnStatNames[kCsCount];
 

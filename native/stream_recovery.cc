@@ -68,8 +68,16 @@ bool LossRecovery::OnAck(const AckFrame& f, uint64_t now_us, RecoveryListener* l
         largest_newly_time = it->time_us;
         largest_newly_eliciting = it->eliciting;
       }
+      Outcome(it->pn, false);
       cc->OnAck(it->bytes, it->time_us, now_us, rtt, false);
       l->OnPacketAcked(*it);
+    }
+    if (!lost_.empty() && lost_.back().p.pn >= lo) {
+      auto jt = std::lower_bound(lost_.begin(), lost_.end(), lo,
+                                 [](const Lost& x, uint64_t v) { return x.p.pn < v; });
+      for (; jt != lost_.end() && jt->p.pn <= hi; ++jt) {
+        if (!jt->p.acked) OnSpurious(*jt, std::max(f.largest, largest_acked_), now_us, l, cc);
+      }
     }
   }
   if (!any_acked_ || f.largest > largest_acked_) {
@@ -87,27 +95,106 @@ bool LossRecovery::OnAck(const AckFrame& f, uint64_t now_us, RecoveryListener* l
   return true;
 }
 
+uint64_t LossRecovery::ReorderDelay() const {
+  const uint64_t base = std::max(rtt.srtt_or(kGranularityUs * 10), rtt.latest);
+  return std::max({base * 9 / 8, kGranularityUs, reorder_us_});
+}
+
 void LossRecovery::DetectLosses(uint64_t now_us, RecoveryListener* l, Cubic* cc) {
   loss_time_ = UINT64_MAX;
+  ExpireLost(now_us);
   if (!any_acked_) return;
-  const uint64_t base = std::max(rtt.srtt_or(kGranularityUs * 10), rtt.latest);
-  const uint64_t delay = std::max<uint64_t>(base * 9 / 8, kGranularityUs);
+  const uint64_t delay = ReorderDelay();
   const uint64_t lost_before = now_us > delay ? now_us - delay : 0;
   for (auto& p : sent_) {
     if (p.pn > largest_acked_) break;
     if (p.acked || p.lost) continue;
-    if (p.time_us <= lost_before || largest_acked_ >= p.pn + kPacketThreshold) {
-      p.lost = true;
-      packets_lost++;
-      bytes_in_flight -= p.bytes;
-      eliciting_in_flight--;
-      cc->OnCongestion(p.time_us, now_us);
-      l->OnPacketLost(p);
+    if (p.time_us <= lost_before || largest_acked_ >= p.pn + reorder_packets_) {
+      MarkLost(p, now_us, l, cc);
     } else {
       loss_time_ = std::min(loss_time_, p.time_us + delay);
     }
   }
   PopDone();
+}
+
+void LossRecovery::MarkLost(SentPacket& p, uint64_t now_us, RecoveryListener* l, Cubic* cc) {
+  p.lost = true;
+  packets_lost++;
+  bytes_in_flight -= p.bytes;
+  eliciting_in_flight--;
+  Outcome(p.pn, true);
+  const Cubic::State before = cc->Save();
+  const bool counted = cc->InRecovery(p.time_us) || Congestive();
+  if (!counted) {
+    random_losses++;
+  } else if (cc->OnCongestion(p.time_us, now_us)) {
+    events_.push_back(Event{cc->congestion_events, 0, before});
+    if (events_.size() > kUndoEvents) events_.pop_front();
+    if (++events_since_spurious_ >= kReorderPersist) {
+      reorder_packets_ = kPacketThreshold;
+      reorder_us_ = 0;
+      events_since_spurious_ = 0;
+    }
+  }
+  // A congestion loss belongs to the newest event still standing (a new one, or the recovery it
+  // fell in); a random loss to none.
+  uint64_t event = 0;
+  if (counted && !events_.empty()) {
+    event = events_.back().id;
+    events_.back().pending++;
+  }
+  auto at = lost_.end();
+  while (at != lost_.begin() && (at - 1)->p.pn > p.pn) --at;
+  lost_.insert(at, Lost{p, event, now_us});
+  if (lost_.size() > kMaxLostRecords) lost_.pop_front();
+  l->OnPacketLost(p);
+}
+
+void LossRecovery::Outcome(uint64_t pn, bool lost) {
+  OutcomeSlot& o = outcomes_[pn % kLossWindow];
+  if (o.pn == pn && o.lost == lost) return;
+  if (o.lost) outcome_losses_--;
+  else if (o.pn == UINT64_MAX) outcome_count_++;
+  o.pn = pn;
+  o.lost = lost;
+  if (lost) outcome_losses_++;
+}
+
+bool LossRecovery::Congestive() const {
+  if (!rtt.has_sample) return true;
+  if (rtt.smoothed > rtt.min + std::max(rtt.min, kQueueAllowanceUs)) return true;
+  if (outcome_count_ < kLossWindow / 4) return false;
+  return static_cast<double>(outcome_losses_) > kRandomLossMax * static_cast<double>(outcome_count_);
+}
+
+void LossRecovery::OnSpurious(Lost& x, uint64_t largest, uint64_t now_us, RecoveryListener* l, Cubic* cc) {
+  x.p.acked = true;
+  packets_spurious++;
+  Outcome(x.p.pn, false);
+  events_since_spurious_ = 0;
+  // Tolerate the reordering just seen (capped: a stall must not make loss detection lazy for good).
+  if (largest > x.p.pn) {
+    reorder_packets_ = std::min(std::max(reorder_packets_, largest - x.p.pn + 1), kMaxReorderPackets);
+  }
+  if (now_us > x.p.time_us) {
+    const uint64_t cap = std::max(kMaxReorderUs, 2 * rtt.srtt_or(0));
+    reorder_us_ = std::min(std::max(reorder_us_, (now_us - x.p.time_us) * 9 / 8), cap);
+  }
+  l->OnPacketAcked(x.p);  // its data arrived after all
+  for (auto& e : events_) {
+    if (e.id == x.event && e.pending > 0) e.pending--;
+  }
+  while (!events_.empty() && events_.back().pending == 0) {
+    cc->Restore(events_.back().before);
+    events_.pop_back();
+  }
+}
+
+void LossRecovery::ExpireLost(uint64_t now_us) {
+  // A lost packet's ACK can only still come within a few round trips (and reorder windows).
+  const uint64_t keep = 4 * std::max(PtoInterval(), reorder_us_);
+  while (!lost_.empty() && (lost_.front().p.acked || lost_.front().declared + keep < now_us)) lost_.pop_front();
 }
 
 uint64_t LossRecovery::PtoInterval() const {
@@ -137,6 +224,8 @@ const SentPacket* LossRecovery::OldestInFlight() const {
 
 void LossRecovery::Clear() {
   sent_.clear();
+  lost_.clear();
+  events_.clear();
   bytes_in_flight = 0;
   eliciting_in_flight = 0;
 }
