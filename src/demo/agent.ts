@@ -1,41 +1,75 @@
 /**
- * A demo agent process: `specialist <name> <keyFile>` or `coordinator <keyFile> <targets-json>`.
+ * A demo agent process, one role each:
+ *   directory   <keyFile> <storePath> <port>    a directory on the embedded (lmdb) store
+ *   specialist  <name> <keyFile> <entry>        one skill, registered in the directory
+ *   coordinator <keyFile> <entry> <needs-json>  finds specialists by capability and talks to them
  * Each reports progress to the orchestrator as JSON lines on stdout; the coordinator runs the
  * commands the orchestrator sends over IPC, one at a time.
  */
-import { createNode } from '../node/node.js';
+import { createNode, type Node } from '../node/node.js';
+import { formatEntry } from '../directory/entry.js';
+import { startDirectoryServer } from '../directory/server.js';
 import { HublessError } from '../errors.js';
-import { Coordinator } from './coordinator.js';
+import { Coordinator, type Need } from './coordinator.js';
 import { report, SPECIALISTS, type Command } from './protocol.js';
 import { serveSkill } from './specialist.js';
 
-interface Target {
-  name: string;
-  address: string;
-  publicKey: string;
-  endpoint: { address: string; port: number };
-  capability: { name: string };
+const LOOPBACK = '127.0.0.1';
+
+function onStop(close: () => Promise<void>): void {
+  const stop = () => void close().finally(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
-async function specialist(name: string, keyFile: string): Promise<void> {
+async function directory(keyFile: string, storePath: string, port: number): Promise<void> {
+  // Short leases so that a stopped agent leaves query results within seconds.
+  const server = await startDirectoryServer({ keyFile, store: `lmdb:${storePath}`, listen: { host: LOOPBACK, port }, leaseMs: 10_000 });
+  const endpoint = server.node.endpoint;
+  report({
+    event: 'ready', role: 'directory', publicKey: Buffer.from(server.node.publicKey).toString('hex'),
+    endpoint: { address: endpoint.address, port: endpoint.port }, entry: formatEntry(server.node.publicKey, endpoint),
+  });
+  onStop(() => server.close());
+}
+
+/** Reports each registration the directory accepted (first one and every change, not heartbeats). */
+function reportRegistrations(node: Node, name: string): void {
+  const reg = node.directory?.registration;
+  if (reg == null) return;
+  let lastSeq = -1;
+  const say = () => {
+    const r = reg.record?.record;
+    if (r === undefined || r.seq === lastSeq) return;
+    lastSeq = r.seq;
+    report({ event: 'registered', name, address: r.address, hostname: r.hostname ?? '', seq: r.seq, endpoint: r.endpoints.map((e) => `${e.host}:${e.port}`).join(' ') });
+  };
+  reg.on('lease', say);
+  say();
+}
+
+async function specialist(name: string, keyFile: string, entry: string): Promise<void> {
   const spec = SPECIALISTS.find((s) => s.name === name);
   if (spec === undefined) throw new HublessError('ERR_HUBLESS_USAGE', `unknown specialist ${name}`);
-  const node = await createNode({ keyFile, listen: { host: '127.0.0.1', port: 0 } });
+  // Registration happens inside createNode; with the directory down it goes on in the background.
+  const node = await createNode({
+    keyFile, listen: { host: LOOPBACK, port: 0 }, directory: entry,
+    capabilities: [{ name: spec.capability.name, attributes: spec.capability.attributes }], hostname: name,
+  });
   serveSkill(node, spec);
   report({
     event: 'ready', role: 'specialist', name, capability: spec.capability, address: node.address.toString(),
     publicKey: Buffer.from(node.publicKey).toString('hex'), endpoint: node.endpoint,
   });
-  const stop = () => void node.close().then(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  reportRegistrations(node, name);
+  onStop(() => node.close());
 }
 
-async function coordinator(keyFile: string, targets: Target[]): Promise<void> {
-  const node = await createNode({ keyFile, listen: { host: '127.0.0.1', port: 0 } });
+async function coordinator(keyFile: string, entry: string, needs: Need[]): Promise<void> {
+  const node = await createNode({ keyFile, listen: { host: LOOPBACK, port: 0 }, directory: entry, register: false });
   report({ event: 'ready', role: 'coordinator', address: node.address.toString() });
   const c = new Coordinator(node);
-  for (const t of targets) await c.connect(t.name, t.capability.name, t.address, { publicKey: t.publicKey, endpoint: t.endpoint });
+  await c.discover(needs);
   let chain = Promise.resolve();
   process.on('message', (m) => {
     chain = chain.then(async () => {
@@ -57,9 +91,10 @@ function die(err: unknown): never {
 
 async function main(argv: string[]): Promise<void> {
   const [role, ...rest] = argv;
-  if (role === 'specialist') await specialist(rest[0], rest[1]);
-  else if (role === 'coordinator') await coordinator(rest[0], JSON.parse(rest[1]) as Target[]);
-  else throw new HublessError('ERR_HUBLESS_USAGE', 'agent role must be specialist or coordinator');
+  if (role === 'directory') await directory(rest[0], rest[1], Number(rest[2]));
+  else if (role === 'specialist') await specialist(rest[0], rest[1], rest[2]);
+  else if (role === 'coordinator') await coordinator(rest[0], rest[1], JSON.parse(rest[2]) as Need[]);
+  else throw new HublessError('ERR_HUBLESS_USAGE', 'agent role must be directory, specialist or coordinator');
 }
 
 // Children exit when the orchestrator goes away, so nothing is left running.

@@ -1,8 +1,9 @@
 /**
- * The demo coordinator: connects to each specialist directly (Noise IK, the specialist's address
- * checked against its key), then runs the phases the orchestrator sends over IPC — request rounds
- * (node.request: one stream per request), a batch of documents on one stream, reaching a
- * restarted specialist again — and finally reports a summary.
+ * The demo coordinator: finds a specialist for each capability it needs through the directory,
+ * connects to each directly (Noise IK; the directory's record gives key and endpoint, the
+ * handshake proves the key owns the address), then runs the phases the orchestrator sends over
+ * IPC — request rounds (node.request: one stream per request), a batch of documents on one
+ * stream, reaching a restarted specialist again — and finally reports a summary.
  */
 import { HublessError } from '../errors.js';
 import type { Node } from '../node/node.js';
@@ -23,6 +24,12 @@ const DOCUMENTS = [
   'A directory lists agents by capability. Records are signed by their agents. Clients verify every record.',
   'Sessions are end to end encrypted. Keys rotate every two minutes. Old keys stay briefly for late packets.',
 ];
+
+/** A capability the coordinator needs, with attribute values it must have. */
+export interface Need {
+  capability: string;
+  attributes?: Record<string, string | number | boolean>;
+}
 
 export interface Peer {
   name: string;
@@ -67,11 +74,36 @@ export class Coordinator {
     this.node = node;
   }
 
-  /** Connects to a specialist (or again, after it restarted) and remembers it by name. */
-  async connect(name: string, capability: string, address: string, how: { publicKey?: string; endpoint?: { address: string; port: number } }): Promise<Peer> {
+  /** Finds a provider of each need in the directory and connects to it. */
+  async discover(needs: Need[]): Promise<void> {
+    for (const need of needs) {
+      const { records } = await this.node.find({ capability: { name: need.capability, attributes: need.attributes }, limit: 10 });
+      const r = records[0];
+      if (r === undefined) {
+        const attrs = Object.entries(need.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
+        throw new HublessError('ERR_HUBLESS_DEMO_NO_PROVIDER', `nobody offers capability ${need.capability}${attrs ? ` {${attrs}}` : ''}`);
+      }
+      const cap = r.capabilities.find((c) => c.name === need.capability);
+      report({
+        event: 'found', capability: need.capability, name: r.hostname ?? r.address, address: r.address,
+        endpoint: r.endpoints.map((e) => `${e.host}:${e.port}`).join(' '), attributes: { ...cap?.attributes },
+      });
+      await this.connect(r.hostname ?? r.address, need.capability, r.address);
+    }
+  }
+
+  /** Connects through the directory (key and endpoint from its verified record) and remembers the peer by name. */
+  async connect(name: string, capability: string, address: string): Promise<Peer> {
+    // The directory's verified record gives the key and endpoint; the handshake then proves the
+    // key owns the address. Timed apart: the lookup, then the direct handshake.
     const t0 = performance.now();
-    const session = await this.node.connect(address, how);
-    const handshakeMs = performance.now() - t0;
+    const record = await this.node.resolve(address);
+    const lookupMs = performance.now() - t0;
+    const ep = record.endpoints[0];
+    if (ep === undefined) throw new HublessError('ERR_HUBLESS_NO_ROUTE', `the directory has no endpoint for ${name}`);
+    const t1 = performance.now();
+    const session = await this.node.connect(address, { publicKey: record.publicKey, endpoint: { address: ep.host, port: ep.port } });
+    const handshakeMs = performance.now() - t1;
     const old = this.peers.get(name);
     const peer: Peer = {
       name, capability, address: session.remoteAddress.toString(), session, handshakeMs,
@@ -80,8 +112,8 @@ export class Coordinator {
       bytesIn: (old?.bytesIn ?? 0) + (old ? old.session.stats().rxBytes : 0),
     };
     this.peers.set(name, peer);
-    const ep = session.endpoint;
-    report({ event: 'connected', name, address: peer.address, handshakeMs, path: `direct udp ${ep.address}:${ep.port}`, algorithm: session.algorithm });
+    const at = session.endpoint;
+    report({ event: 'connected', name, address: peer.address, lookupMs, handshakeMs, path: `direct udp ${at.address}:${at.port}`, algorithm: session.algorithm });
     return peer;
   }
 
@@ -103,11 +135,31 @@ export class Coordinator {
         await this.#documents(c.count);
         return;
       case 'reach':
-        throw new HublessError('ERR_HUBLESS_DEMO_UNSUPPORTED', 'reach needs the directory');
+        await this.#reach(c.name);
+        return;
       case 'finish':
         report({ event: 'summary', rows: this.summary() });
         return;
     }
+  }
+
+  /**
+   * A specialist restarted (same key file: same address, new UDP port). The old session is dead;
+   * the directory, once back, has its new endpoint: connect again and ask it something.
+   */
+  async #reach(name: string): Promise<void> {
+    const old = this.peers.get(name);
+    if (old === undefined) throw new HublessError('ERR_HUBLESS_DEMO_NO_PROVIDER', `no specialist ${name}`);
+    const before = `${old.session.endpoint.address}:${old.session.endpoint.port}`;
+    old.session.close();
+    const peer = await this.connect(name, old.capability, old.address);
+    const input = (INPUTS[peer.capability] ?? ['?'])[0];
+    const t0 = performance.now();
+    const output = await this.node.request(peer.session, SKILL_PORT, { capability: peer.capability, input }, { timeoutMs: 3000 });
+    const rttMs = performance.now() - t0;
+    peer.rtts.push(rttMs);
+    const ep = peer.session.endpoint;
+    report({ event: 'reached', name, address: peer.address, before, endpoint: `${ep.address}:${ep.port}`, handshakeMs: peer.handshakeMs, output: String(output), rttMs });
   }
 
   /** Sends `count` documents to the summariser on one stream, reading summaries as they come. */

@@ -44,15 +44,15 @@ export type Command =
 export type Report =
   | { event: 'ready'; role: 'directory'; publicKey: string; endpoint: { address: string; port: number }; entry: string }
   | { event: 'ready'; role: 'specialist'; name: string; capability: Specialty['capability']; address: string; publicKey: string; endpoint: { address: string; port: number } }
-  | { event: 'registered'; name: string; address: string; hostname: string; seq: number }
+  | { event: 'registered'; name: string; address: string; hostname: string; seq: number; endpoint: string }
   | { event: 'ready'; role: 'coordinator'; address: string }
   | { event: 'found'; capability: string; name: string; address: string; endpoint: string; attributes: Record<string, unknown> }
-  | { event: 'connected'; name: string; address: string; handshakeMs: number; path: string; algorithm: string }
+  | { event: 'connected'; name: string; address: string; lookupMs: number; handshakeMs: number; path: string; algorithm: string }
   | { event: 'request'; name: string; capability: string; input: string; output: string; rttMs: number }
   | { event: 'failed'; name: string; capability: string; error: string; code?: string }
   | { event: 'round'; label: string; ok: number; failed: number }
   | { event: 'docs'; name: string; documents: number; summaries: number; ms: number }
-  | { event: 'reached'; name: string; address: string; endpoint: string; rttMs: number }
+  | { event: 'reached'; name: string; address: string; before: string; endpoint: string; handshakeMs: number; output: string; rttMs: number }
   | { event: 'summary'; rows: SummaryRow[] }
   | { event: 'fatal'; error: string; code?: string };
 

@@ -36,9 +36,19 @@ export class NodeDirectoryTransport implements DirectoryTransport {
 
   async request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
     const started = Date.now();
+    const existing = this.#node.session(entry.publicKey);
     const session = await this.#session(entry, timeoutMs);
     const left = Math.max(1, timeoutMs - (Date.now() - started));
-    return session.request(DIRECTORY_PORT, payload, { timeoutMs: left, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+    try {
+      return await session.request(DIRECTORY_PORT, payload, { timeoutMs: left, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+    } catch (err) {
+      // A session made before may be stale: the directory restarted (same key, same endpoint)
+      // and no longer has it. One fresh handshake settles it: a live directory answers at once.
+      if (existing !== session || (err as HublessError).code !== 'ERR_HUBLESS_REQUEST_TIMEOUT') throw err;
+      session.close();
+      const fresh = await this.#session(entry, timeoutMs);
+      return fresh.request(DIRECTORY_PORT, payload, { timeoutMs, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+    }
   }
 
   async openWatch(entry: ResolvedEntry, request: unknown, timeoutMs: number): Promise<WatchChannel> {
