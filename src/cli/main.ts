@@ -16,7 +16,7 @@ interface CommandEntry {
 
 // One line per command. Keep alphabetical.
 export const COMMANDS: Record<string, CommandEntry> = {
-  demo: { summary: 'run a local agent mesh: specialists and a coordinator on loopback', load: () => import('./demo.js') },
+  demo: { summary: 'run a local agent mesh: a directory, specialists and a coordinator on loopback', load: () => import('./demo.js') },
   directory: { summary: 'run a directory: agents register capabilities and find each other', load: () => import('./directory.js') },
   find: { summary: 'find agents by capability in the directory', load: () => import('./find.js') },
   id: { summary: "print this node's address, public key and nonce", load: () => import('./id.js') },
