@@ -232,6 +232,11 @@ export class Node extends EventEmitter<NodeEvents> {
         return stream;
       },
       acceptStream: (core, stream) => node.#onStream(core, stream),
+      suspect: (core) => {
+        if (!core.confirmed) return;
+        node.#counters.deadPeerChecks++;
+        node.#startRekey(core);
+      },
     };
     this.#mux = TransportMux.join(transport, this.#member, ownsTransport);
     const tickMs = Math.max(10, Math.min(
@@ -532,7 +537,9 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#local.staticDhCache.clear();
     if (this.#ownsIdentity) this.#identity.destroy();
     this.emit('close');
-    return Promise.resolve();
+    // The socket's descriptor is released in libuv's close phase, after this turn: resolve after
+    // it, so that a node started next on the same port can bind it.
+    return this.#transport.closed ? new Promise((resolve) => setTimeout(resolve, 1)) : Promise.resolve();
   }
 
   [Symbol.for('nodejs.util.inspect.custom')](): string {

@@ -50,6 +50,8 @@ export interface SessionHost {
   openStream(core: SessionCore, dstPort: number, srcPort: number | undefined): Stream;
   /** A stream the peer opened on this session. */
   acceptStream(core: SessionCore, stream: Stream): void;
+  /** Stream traffic went unanswered (a request timed out, a stream idled out): check the peer. */
+  suspect(core: SessionCore): void;
 }
 
 export interface SessionParams {
@@ -252,6 +254,16 @@ export class SessionCore {
   /** A stream the peer opened (the stream hub's owner callback: no closure per session). */
   takeStream(stream: Stream): void {
     this.host.acceptStream(this, stream);
+  }
+
+  /**
+   * The stream hub's owner callback when a stream idled out; also called when a request timed
+   * out. Stream traffic does not feed the datagram keepalive timers, so this starts the same
+   * dead-peer check (a rekey): a restarted or vanished peer does not answer it, and the session
+   * closes instead of swallowing requests.
+   */
+  streamTimedOut(): void {
+    if (!this.closed) this.host.suspect(this);
   }
 
   deliver(msg: Message): void {

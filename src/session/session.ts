@@ -207,7 +207,10 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return requestOn(stream, payload, options);
+    return requestOn(stream, payload, options).catch((err: unknown) => {
+      if ((err as HublessError).code === 'ERR_HUBLESS_REQUEST_TIMEOUT') this.#core.streamTimedOut();
+      throw err;
+    });
   }
 
   /**

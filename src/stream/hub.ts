@@ -89,6 +89,8 @@ export function openStream(transport: Transport, session: number, dstPort: numbe
 /** Takes the incoming streams of one logical session (a session's core, for its node). */
 export interface StreamOwner {
   takeStream(stream: Stream): void;
+  /** One of its streams failed because the peer sent nothing within the idle timeout. */
+  streamTimedOut(): void;
 }
 
 export class StreamHub extends EventEmitter<StreamHubEvents> {
@@ -236,6 +238,7 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
           s._onWritable();
           break;
         case EV_TIMEOUT:
+          if (a !== 1) this.#owners.get(session)?.streamTimedOut();
           s._onNativeClosed();
           s._onAbort(a === 1
             ? new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session was removed')

@@ -150,3 +150,24 @@ test('closing a session ends its streams; the peer restarting fails them with an
     assert.throws(() => sa.openStream(7), { code: 'ERR_HUBLESS_SESSION_CLOSED' });
   });
 });
+
+test('requests to a peer that restarted: the timeout starts a dead-peer check, then a fresh session answers', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0], handshakeTimeoutMs: 600, handshakeRetryMs: 100 });
+    const b1 = await set.open({ identity: ids[1] });
+    const port = b1.endpoint.port;
+    b1.handle(20, (x) => `first ${String(x)}`);
+    const target = { publicKey: b1.publicKey, endpoint: { address: '127.0.0.1', port } };
+    assert.equal(await a.request(b1.address, 20, 1, target), 'first 1');
+    const stale = a.session(b1.publicKey)!;
+    await b1.close();
+    // The same identity comes back on the same port, knowing nothing of the old session.
+    const b2 = await set.open({ identity: ids[1], listen: { host: '127.0.0.1', port } });  // close() released the port
+    b2.handle(20, (x) => `second ${String(x)}`);
+    await rejectsWith(a.request(b1.address, 20, 2, { ...target, timeoutMs: 300 }), 'ERR_HUBLESS_REQUEST_TIMEOUT');
+    const [closeErr] = await withTimeout(once(stale, 'close'), 5000, 'the stale session closes') as [HublessError];
+    assert.equal(closeErr.code, 'ERR_HUBLESS_HANDSHAKE_TIMEOUT');
+    assert.ok(b2.stats().drops.noSession >= 1, 'the restarted peer refused the rekey');
+    assert.equal(await a.request(b1.address, 20, 3, target), 'second 3');
+  });
+});
