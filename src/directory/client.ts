@@ -101,6 +101,10 @@ export class DirectoryClient {
   readonly #now: () => number;
   readonly #downUntil = new Map<ResolvedEntry, number>();
   readonly #watches = new Set<DirectoryWatch>();
+  /** Answers (or refusals) received per entry: tells a lost request from a dead replica. */
+  readonly #answers = new Map<ResolvedEntry, number>();
+  /** Times each entry's connection was reset (markDown). */
+  readonly #resets = new Map<ResolvedEntry, number>();
   /** Records verified lately, by signature (a hit needs identical bytes). */
   readonly #verified = new Map<string, SignedRecord>();
   #preferred: ResolvedEntry | undefined;
@@ -142,6 +146,7 @@ export class DirectoryClient {
   }
 
   #markDown(entry: ResolvedEntry): void {
+    this.#resets.set(entry, (this.#resets.get(entry) ?? 0) + 1);
     this.#downUntil.set(entry, this.#now() + this.#downForMs);
     if (this.#preferred === entry) this.#preferred = undefined;
     this.#stats.failovers++;
@@ -158,17 +163,41 @@ export class DirectoryClient {
     this.#stats.requests++;
     let verificationError: unknown;
     let lastError: unknown;
-    for (const entry of this.order()) {
+    const attempts = this.order();
+    const retried = new Set<ResolvedEntry>();
+    for (let i = 0; i < attempts.length; i++) {
+      const entry = attempts[i];
+      const answersBefore = this.#answers.get(entry) ?? 0;
+      const resetsBefore = this.#resets.get(entry) ?? 0;
       let answer: unknown;
       try {
         answer = await this.#transport.request(entry, payload, this.#timeoutMs);
+        this.#answers.set(entry, (this.#answers.get(entry) ?? 0) + 1);
       } catch (err) {
         if (isRefusal(err)) {
+          this.#answers.set(entry, (this.#answers.get(entry) ?? 0) + 1);
           this.#preferred = entry;
           throw err;
         }
         lastError = err;
+        const resetMeanwhile = (this.#resets.get(entry) ?? 0) > resetsBefore;
+        if (resetMeanwhile || (this.#answers.get(entry) ?? 0) > answersBefore) {
+          // Other requests got answers from this replica meanwhile (it is alive, only this request
+          // was lost), or another request reset its session under this one: try the next replica,
+          // or this one once more.
+          if (!retried.has(entry)) {
+            retried.add(entry);
+            attempts.push(entry);
+          }
+          continue;
+        }
         this.#markDown(entry);
+        // The only directory: one more try on a fresh session (its old one may be stale, e.g.
+        // the directory restarted) before giving up.
+        if (this.entries.length === 1 && !retried.has(entry)) {
+          retried.add(entry);
+          attempts.push(entry);
+        }
         continue;
       }
       try {

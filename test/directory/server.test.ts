@@ -211,7 +211,7 @@ test('an agent started while its directory is down starts anyway, and registers 
     await first.close();
     const t0 = Date.now();
     const agent = await w.node({ identity: ids[4], directory: [entry], capabilities: ['patient'] });
-    assert.ok(Date.now() - t0 < 2000, 'createNode does not wait for an absent directory');
+    assert.ok(Date.now() - t0 < 3000, 'createNode does not wait long for an absent directory (two 700 ms tries)');
     assert.equal(agent.directory!.registration!.registered, false);
     await assert.rejects(agent.find({ capability: 'patient' }), (err: { code: string; message: string }) =>
       err.code === 'ERR_HUBLESS_DIRECTORY_UNAVAILABLE' && /no directory answered/.test(err.message));
