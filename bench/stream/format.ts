@@ -52,6 +52,10 @@ function lossTable(s: StreamSection): string[] {
     `goal: hubless at ${lossPct} loss >= ${num(GOAL_RETAINED * 100, 0)}% of its loss-free throughput: ${pct(hub?.retained ?? null)}, ` +
       met(hub?.retained === null || hub?.retained === undefined ? null : hub.retained >= GOAL_RETAINED),
   ];
+  if (!knob) {
+    lines.push('kept = loss MB/s / veth MB/s. A peer bound by CPU on the clean link (per-packet kernel work: veth here',
+      'has no TSO/GRO) has window to spare and keeps more at loss than one bound by its congestion window.');
+  }
   if (!knob && l.note !== null) lines.push(`loss part stopped: ${l.note}`);
   return lines;
 }
