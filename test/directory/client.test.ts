@@ -147,3 +147,25 @@ test('through real sessions: a rogue directory cannot forge, swap or re-sign rec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a request lost on a replica that answers others is retried there; a lone directory gets a second try on a fresh session', async () => {
+  const a = newAgent();
+  const rec = sign(a);
+  let n = 0;
+  const resets: string[] = [];
+  const t = fakeTransport(() => (++n === 1 ? 'hang' : { v: 1, record: rec.bytes }));
+  t.reset = (e) => void resets.push(e.label);
+  const one = new DirectoryClient({ entries: entries.slice(0, 1), transport: t, requestTimeoutMs: 150, verifyBinding: async () => true });
+  // two requests at once: the first is lost, the second answered meanwhile, so the first is retried, not failed
+  const [x, y] = await Promise.all([one.get(a.address), new Promise((r) => setTimeout(r, 20)).then(() => one.get(a.address))]);
+  assert.equal(x?.record.address, a.address);
+  assert.equal(y?.record.address, a.address);
+  assert.deepEqual(resets, []);
+  assert.equal(one.stats().failovers, 0);
+  // a stale session (e.g. the directory restarted): the first try times out, the session is reset, the second works
+  n = 0;
+  const t0 = Date.now();
+  assert.equal((await one.get(a.address))?.record.address, a.address);
+  assert.ok(Date.now() - t0 >= 150);
+  assert.equal(resets.length, 1);
+});
