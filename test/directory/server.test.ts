@@ -221,3 +221,36 @@ test('an agent started while its directory is down starts anyway, and registers 
     assert.equal((await agent.find({ capability: 'patient' })).records.length, 1);
   });
 });
+
+test('private records resolve only for trusted keys; groups filter; connect tries a record\'s endpoints in order', async () => {
+  await world(async (w) => {
+    const dir = await w.directory();
+    const directory = [dir.entry];
+    const [secretId, friendId, strangerId, multiId] = await Promise.all(Array.from({ length: 4 }, () => Identity.generate()));
+    await w.node({
+      identity: secretId, directory, hostname: 'secret.test', capabilities: ['vault'], groups: ['ops'],
+      visibility: 'private', trust: [friendId.publicKey.toString('hex')],
+    });
+    const friend = await w.node({ identity: friendId, directory, register: false });
+    const stranger = await w.node({ identity: strangerId, directory, register: false });
+    assert.equal((await friend.resolve('secret.test')).address, secretId.address.toString());
+    assert.equal((await friend.find({ capability: 'vault', group: 'ops' })).records.length, 1);
+    assert.equal((await friend.find({ capability: 'vault', group: 'dev' })).records.length, 0);
+    await assert.rejects(stranger.resolve('secret.test'), { code: 'ERR_HUBLESS_NOT_FOUND' });
+    assert.equal((await stranger.find({ capability: 'vault' })).records.length, 0);
+    await assert.rejects(stranger.connect('secret.test'), { code: 'ERR_HUBLESS_NOT_FOUND' });
+
+    // a record whose first endpoint is dead: connect moves on to the next one
+    const multi = await w.node({ identity: multiId, directory, register: false });
+    multi.handle(100, () => 'here');
+    const dead = { host: '127.0.0.1', port: 9, kind: 'local' as const };
+    const live = { host: '127.0.0.1', port: multi.endpoint.port, kind: 'local' as const };
+    await multi.directory!.client.register(signRecord(
+      { address: multiId.address.toString(), nonce: multiId.nonce, hostname: 'multi.test', seq: Date.now(), expiresAt: Date.now() + 60_000, endpoints: [dead, live] },
+      { publicKey: new Uint8Array(multiId.publicKey), sign: (m) => multiId.sign(m) },
+    ));
+    const t0 = Date.now();
+    assert.equal(await friend.request('multi.test', 100, 'hi', { timeoutMs: 4000 }), 'here');
+    assert.ok(Date.now() - t0 >= 500, 'the dead endpoint was tried first');
+  });
+});
