@@ -187,7 +187,8 @@ export class DirectoryMembership {
     for (let i = 0; i < endpoints.length; i++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const share = i === endpoints.length - 1 ? left : Math.max(500, Math.floor(left / (endpoints.length - i)));
+      // Each endpoint but the last gets one handshake retransmission's worth (≤ 1.5 s); the last, what is left.
+      const share = i === endpoints.length - 1 ? left : Math.max(500, Math.min(1500, Math.floor(left / (endpoints.length - i))));
       try {
         return await this.#node.connect(address, { ...options, publicKey: record.publicKey, endpoint: endpoints[i], timeoutMs: Math.min(share, left) });
       } catch (err) {
