@@ -35,20 +35,14 @@ export class NodeDirectoryTransport implements DirectoryTransport {
   }
 
   async request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
+    // One attempt within timeoutMs. A stale session (the directory restarted with the same key)
+    // is handled by the client: a timeout resets this entry's session (reset() below) and the
+    // request goes to the next replica, or once more to a lone directory, on a fresh handshake.
+    // Retrying here as well would make a dead replica cost two timeouts before failover.
     const started = Date.now();
-    const existing = this.#node.session(entry.publicKey);
     const session = await this.#session(entry, timeoutMs);
     const left = Math.max(1, timeoutMs - (Date.now() - started));
-    try {
-      return await session.request(DIRECTORY_PORT, payload, { timeoutMs: left, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
-    } catch (err) {
-      // A session made before may be stale: the directory restarted (same key, same endpoint)
-      // and no longer has it. One fresh handshake settles it: a live directory answers at once.
-      if (existing !== session || (err as HublessError).code !== 'ERR_HUBLESS_REQUEST_TIMEOUT') throw err;
-      session.close();
-      const fresh = await this.#session(entry, timeoutMs);
-      return fresh.request(DIRECTORY_PORT, payload, { timeoutMs, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
-    }
+    return session.request(DIRECTORY_PORT, payload, { timeoutMs: left, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
   }
 
   async openWatch(entry: ResolvedEntry, request: unknown, timeoutMs: number): Promise<WatchChannel> {
