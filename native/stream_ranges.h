@@ -90,6 +90,10 @@ class RangeSet {
   void PopFront() { r_.erase(r_.begin()); }
   void DropLowest() { if (!r_.empty()) r_.erase(r_.begin()); }
   void Clear() { r_.clear(); }
+  // Frees the storage of an empty set (idle streams keep no allocation).
+  void Trim() {
+    if (r_.empty() && r_.capacity() > 0) std::vector<Range>().swap(r_);
+  }
   bool empty() const { return r_.empty(); }
   size_t size() const { return r_.size(); }
   const Range& front() const { return r_.front(); }

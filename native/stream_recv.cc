@@ -19,7 +19,7 @@ bool RecvBuffer::Insert(uint64_t offset, const uint8_t* p, size_t n, size_t wind
   if (!have_.Add(s, e, kMaxRecvRanges)) return false;
   const size_t need = static_cast<size_t>(e - delivered_);
   if (need > buf_.size()) {
-    size_t cap = buf_.empty() ? 16384 : buf_.size();
+    size_t cap = buf_.empty() ? kMinRing : buf_.size();
     while (cap < need) cap *= 2;
     std::vector<uint8_t> nb(cap);
     // Move what is buffered (ranges above delivered_) into the new ring; the new bytes
@@ -51,7 +51,9 @@ size_t RecvBuffer::Take(uint8_t* out, size_t n) {
 }
 
 void RecvBuffer::Release() {
-  if (have_.empty() && !buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  if (!have_.empty()) return;
+  if (!buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  have_.Trim();
 }
 
 }  // namespace hubless

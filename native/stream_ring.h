@@ -9,6 +9,11 @@
 
 namespace hubless {
 
+// A ring's first size: the smallest power of two at or above this that holds the first bytes.
+// Small, so a stream that only ever carries a few bytes (the many idle streams of one session)
+// never holds, or leaves behind in the allocator, more than that; bulk streams double up fast.
+constexpr size_t kMinRing = 256;
+
 // Copies n bytes starting at `offset` out of the ring, across its wrap point.
 inline void RingRead(const std::vector<uint8_t>& ring, uint64_t offset, uint8_t* out, size_t n) {
   const size_t cap = ring.size();

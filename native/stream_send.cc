@@ -7,7 +7,7 @@
 namespace hubless {
 
 void SendBuffer::Grow(size_t need) {
-  size_t cap = buf_.empty() ? 16384 : buf_.size();
+  size_t cap = buf_.empty() ? kMinRing : buf_.size();
   while (cap < need) cap *= 2;
   if (cap == buf_.size()) return;
   std::vector<uint8_t> nb(cap);
@@ -58,7 +58,10 @@ void SendBuffer::OnLost(uint64_t offset, size_t n) {
 }
 
 void SendBuffer::Release() {
-  if (buffered() == 0 && !buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  if (buffered() != 0) return;
+  if (!buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  acked_.Trim();
+  retransmit_.Trim();
 }
 
 }  // namespace hubless
