@@ -525,12 +525,13 @@ test('API errors carry stable codes; close() is idempotent and rejects pending c
 
       const iter = s.messages();
       const listener = a.listen(5);
-      const pendingConnect = a.connect(ids[2].publicKey, { endpoint: raw.endpoint, timeoutMs: 10_000 });
+      // Checked from the start: close() rejects it at once, and resolves only after the socket is released.
+      const pendingConnect = rejectsWith(a.connect(ids[2].publicKey, { endpoint: raw.endpoint, timeoutMs: 10_000 }), 'ERR_HUBLESS_NODE_CLOSED');
       const closes: unknown[] = [];
       s.on('close', (e) => closes.push(e));
       await Promise.all([a.close(), a.close()]);
       await a.close();
-      await rejectsWith(pendingConnect, 'ERR_HUBLESS_NODE_CLOSED');
+      await pendingConnect;
       assert.deepEqual(closes, [undefined]);
       assert.equal(s.closed, true);
       assert.equal((await iter.next()).done, true);
