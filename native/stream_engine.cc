@@ -270,6 +270,15 @@ void StreamEngine::MaybeFree(Connection& c, Stream& st) {
   if (!send_done || !recv_done || st.in_deliver_q) return;
   const uint32_t key = st.key;
   if (IsPeerOpened(key) && c.peer_live > 0) c.peer_live--;
+  // The session window counts every byte a stream received until the application reads it. A
+  // stream that is gone will never report more: what it received and nobody read (the tail of
+  // a reply whose reader stopped at its last message, data under a reset) goes back to the
+  // session window now, or short streams would leak it until the peer stalls.
+  const uint64_t counted = std::max(st.recv.highest(), st.rx_reset_size);
+  if (counted > st.rx_consumed) {
+    c.rx_consumed_sum += counted - st.rx_consumed;
+    UpdateRxCredit(c, nullptr);
+  }
   PushEvent(kEvClosed, c.index, key, 0, 0);
   c.streams.erase(key);  // queues hold keys only; stale keys are skipped
   c.stats[kCsStreams] = static_cast<double>(c.streams.size());
@@ -351,6 +360,7 @@ bool StreamEngine::HandleFrames(Connection& c, const uint8_t* p, size_t n, bool*
         if (f.value > st->recv.highest()) {
           c.rx_highest_sum += f.value - st->recv.highest();
         }
+        st->rx_reset_size = f.value;
         st->reset_remote = true;
         st->recv.Release();
         if (!st->fin_delivered) PushEvent(kEvReset, c.index, st->key, f.code, 0);
@@ -1017,9 +1027,11 @@ Napi::Value StreamEngine::Consumed(const Napi::CallbackInfo& info) {
   }
   Connection* c = Conn(index, false);
   Stream* st = c != nullptr ? FindStream(*c, key) : nullptr;
-  if (c == nullptr) return env.Undefined();
-  c->rx_consumed_sum += n;
-  if (st != nullptr) st->rx_consumed = std::min<uint64_t>(st->rx_consumed + n, st->recv.delivered());
+  // A freed stream's bytes were credited back when it was freed (MaybeFree).
+  if (st == nullptr) return env.Undefined();
+  const uint64_t before = st->rx_consumed;
+  st->rx_consumed = std::min<uint64_t>(st->rx_consumed + n, st->recv.delivered());
+  c->rx_consumed_sum += st->rx_consumed - before;
   UpdateRxCredit(*c, st);
   if (c->dirty) Pump(*c, NowUs(), 0);
   return env.Undefined();

@@ -89,6 +89,7 @@ struct Stream {
   uint64_t rx_consumed = 0;
   uint64_t rx_final = UINT64_MAX;
   uint64_t reset_final = 0;
+  uint64_t rx_reset_size = 0;  // final size in the peer's RESET_STREAM (counted in the session window)
   uint32_t reset_code = 0, stop_code = 0;
   bool fin_pending = false, fin_acked = false;
   bool open_acked = false, open_pending = false;

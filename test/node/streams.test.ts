@@ -171,3 +171,20 @@ test('requests to a peer that restarted: the timeout starts a dead-peer check, t
     assert.equal(await a.request(b1.address, 20, 3, target), 'second 3');
   });
 });
+
+test('many short request streams on one session never exhaust its receive window', async () => {
+  await withNodes(async (set) => {
+    // A 1 MiB session window; 800 answers of 2 KB are 1.6 MB. A reader that stops at its last
+    // message leaves bytes unreported: the freed stream must give them back to the session.
+    const streams = { sessionWindow: 1 << 20 };
+    const a = await set.open({ identity: ids[0], streams });
+    const b = await set.open({ identity: ids[1], streams });
+    b.handle(9, () => Buffer.alloc(2000, 1));
+    const s = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    for (let i = 0; i < 800; i++) {
+      const answer = await s.request(9, i, { timeoutMs: 5000 }) as Buffer;
+      assert.equal(answer.length, 2000);
+    }
+    assert.equal(a.stats().streams.dropFlowControl, 0);
+  });
+});
