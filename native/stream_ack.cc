@@ -6,8 +6,11 @@
 namespace hubless {
 
 void AckTracker::OnPacket(uint64_t pn, bool ack_eliciting, uint64_t now_us) {
-  if (any_ && pn < largest_) urgent_ = true;  // reordered or a gap filled late
-  if (any_ && pn > largest_ + 1) urgent_ = true;  // a gap: tell the sender soon
+  if (any_ && (pn < largest_ || pn > largest_ + 1)) {
+    urgent_ = true;  // reordered, a gap filled late, or a gap: tell the sender soon
+    gap_seen_ = true;
+    last_gap_us_ = now_us;
+  }
   if (!any_ || pn > largest_) {
     largest_ = pn;
     largest_time_ = now_us;

@@ -709,6 +709,7 @@ void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
   if (s == nullptr || !s->installed) return;
   c.pace_wait = false;
   bool sent_any = false;
+  bool ack_repeated = false;
   for (int guard = 0; guard < 4096; guard++) {
     if (socket_->Backlogged()) break;
     const bool ack_due = c.ack.pending() && (c.ack.urgent() || now_us >= c.ack.deadline());
@@ -737,6 +738,10 @@ void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
       used += c.ack.Write(p, kStreamPacketPlain / 2, now_us);
       stats_[kSxAcksOut]++;
       c.stats[kCsAcksSent]++;
+      if (!ack_repeated && c.ack.lossy(now_us)) {
+        ack_repeated = true;
+        c.ack.Repeat();
+      }
     }
     const size_t ack_bytes = used;
     if (elicit) {
