@@ -45,21 +45,31 @@ class RangeSet {
     return true;
   }
 
-  // Removes [s, e).
+  // Removes [s, e), in place (no allocation unless a range splits past the capacity).
   void Remove(uint64_t s, uint64_t e) {
-    if (s >= e) return;
-    std::vector<Range> out;
-    bool changed = false;
-    for (const Range& x : r_) {
-      if (x.end <= s || x.start >= e) {
-        out.push_back(x);
-        continue;
-      }
-      changed = true;
-      if (x.start < s) out.push_back(Range{x.start, s});
-      if (x.end > e) out.push_back(Range{e, x.end});
+    if (s >= e || r_.empty()) return;
+    size_t lo = 0, hi = r_.size();
+    while (lo < hi) {  // first range ending after s
+      const size_t mid = (lo + hi) / 2;
+      if (r_[mid].end <= s) lo = mid + 1;
+      else hi = mid;
     }
-    if (changed) r_.swap(out);
+    size_t i = lo;
+    if (i == r_.size() || r_[i].start >= e) return;
+    if (r_[i].start < s) {
+      if (r_[i].end > e) {  // [s, e) lies inside one range: split it
+        const Range tail{e, r_[i].end};
+        r_[i].end = s;
+        r_.insert(r_.begin() + static_cast<std::ptrdiff_t>(i + 1), tail);
+        return;
+      }
+      r_[i].end = s;
+      i++;
+    }
+    size_t k = i;
+    while (k < r_.size() && r_[k].end <= e) k++;
+    if (k < r_.size() && r_[k].start < e) r_[k].start = e;
+    r_.erase(r_.begin() + static_cast<std::ptrdiff_t>(i), r_.begin() + static_cast<std::ptrdiff_t>(k));
   }
 
   // Drops everything below v.
