@@ -89,8 +89,13 @@ void Cubic::Restore(const State& s) {
 }
 
 void Cubic::OnPersistentCongestion() {
+  // Slow start back up to the reduced window (set here unless a reduction just did).
+  if (ssthresh_ == UINT64_MAX || ssthresh_ > cwnd_) {
+    ssthresh_ = std::max<uint64_t>(static_cast<uint64_t>(static_cast<double>(cwnd_) * kBeta), kMinWindow);
+  }
   cwnd_ = kMinWindow;
   epoch_ = 0;
+  acked_frac_ = 0;
 }
 
 bool Pacer::CanSend(uint64_t now_ns, uint64_t cwnd, uint64_t srtt_us, bool slow_start) {

@@ -20,7 +20,7 @@ const char* const kConnStatNames[kCsCount] = {
     "srttUs", "rttVarUs", "minRttUs", "cwnd", "ssthresh", "bytesInFlight", "pacingRate",
     "packetsSent", "packetsLost", "retransmittedBytes", "bytesSent", "bytesReceived",
     "ptoCount", "congestionEvents", "streams", "acksSent", "spuriousLosses", "congestionUndone",
-    "packetThreshold", "reorderUs", "randomLosses",
+    "packetThreshold", "reorderUs", "randomLosses", "persistentCongestion",
 };
 
 uint64_t NowUs() { return uv_hrtime() / 1000; }
@@ -1105,6 +1105,7 @@ Napi::Value StreamEngine::ConnStats(const Napi::CallbackInfo& info) {
   c->stats[kCsPacketThreshold] = static_cast<double>(c->rec.packet_threshold());
   c->stats[kCsReorderUs] = static_cast<double>(c->rec.reorder_us());
   c->stats[kCsRandomLosses] = static_cast<double>(c->rec.random_losses);
+  c->stats[kCsPersistentCongestion] = static_cast<double>(c->rec.persistent_congestion);
   for (uint32_t i = 0; i < kCsCount; i++) d[i] = c->stats[i];
   return Napi::Boolean::New(env, true);
 }

@@ -59,7 +59,7 @@ enum ConnStat : uint32_t {
   kCsSrttUs, kCsRttVarUs, kCsMinRttUs, kCsCwnd, kCsSsthresh, kCsBytesInFlight, kCsPacingRate,
   kCsPacketsSent, kCsPacketsLost, kCsRetransmittedBytes, kCsBytesSent, kCsBytesReceived,
   kCsPtoCount, kCsCongestionEvents, kCsStreams, kCsAcksSent, kCsSpuriousLosses, kCsCongestionUndone,
-  kCsPacketThreshold, kCsReorderUs, kCsRandomLosses, kCsCount
+  kCsPacketThreshold, kCsReorderUs, kCsRandomLosses, kCsPersistentCongestion, kCsCount
 };
 extern const char* const kConnStatNames[kCsCount];
 

@@ -87,6 +87,7 @@ bool LossRecovery::OnAck(const AckFrame& f, uint64_t now_us, RecoveryListener* l
   }
   if (largest_newly != nullptr && newly_largest && largest_newly_pn == f.largest && largest_newly_eliciting &&
       now_us >= largest_newly_time) {
+    if (!rtt.has_sample) first_sample_us_ = now_us;
     rtt.Update(now_us - largest_newly_time, std::min<uint64_t>(f.delay_us, kMaxAckDelayUsForRtt));
   }
   if (largest_newly != nullptr) pto_count_ = 0;
@@ -106,14 +107,32 @@ void LossRecovery::DetectLosses(uint64_t now_us, RecoveryListener* l, Cubic* cc)
   if (!any_acked_) return;
   const uint64_t delay = ReorderDelay();
   const uint64_t lost_before = now_us > delay ? now_us - delay : 0;
+  // Persistent congestion (RFC 9002 §7.6): every packet sent over 3 probe timeouts (without
+  // backoff) was lost, and an RTT sample predates them: the path went dark, not noisy.
+  const uint64_t persistent = 3 * PtoBase();
+  uint64_t run_start = UINT64_MAX;
+  bool persistent_found = false;
   for (auto& p : sent_) {
     if (p.pn > largest_acked_) break;
-    if (p.acked || p.lost) continue;
-    if (p.time_us <= lost_before || largest_acked_ >= p.pn + reorder_packets_) {
-      MarkLost(p, now_us, l, cc);
-    } else {
-      loss_time_ = std::min(loss_time_, p.time_us + delay);
+    if (p.acked) {
+      run_start = UINT64_MAX;
+      continue;
     }
+    if (!p.lost) {
+      if (p.time_us <= lost_before || largest_acked_ >= p.pn + reorder_packets_) {
+        MarkLost(p, now_us, l, cc);
+        if (run_start != UINT64_MAX && p.time_us >= run_start + persistent) persistent_found = true;
+      } else {
+        loss_time_ = std::min(loss_time_, p.time_us + delay);
+        run_start = UINT64_MAX;
+        continue;
+      }
+    }
+    if (run_start == UINT64_MAX && p.time_us > first_sample_us_) run_start = p.time_us;
+  }
+  if (persistent_found) {
+    persistent_congestion++;
+    cc->OnPersistentCongestion();
   }
   PopDone();
 }
@@ -197,13 +216,14 @@ void LossRecovery::ExpireLost(uint64_t now_us) {
   while (!lost_.empty() && (lost_.front().p.acked || lost_.front().declared + keep < now_us)) lost_.pop_front();
 }
 
-uint64_t LossRecovery::PtoInterval() const {
+uint64_t LossRecovery::PtoBase() const {
   const uint64_t srtt = rtt.srtt_or(kMinPtoUs / 2);
   const uint64_t var = rtt.has_sample ? rtt.var : srtt / 2;
-  uint64_t pto = srtt + std::max<uint64_t>(4 * var, kGranularityUs) + kMaxAckDelayUsForRtt;
-  pto = std::max(pto, kMinPtoUs);
-  return pto << std::min<uint32_t>(pto_count_, 10);
+  const uint64_t pto = srtt + std::max<uint64_t>(4 * var, kGranularityUs) + kMaxAckDelayUsForRtt;
+  return std::max(pto, kMinPtoUs);
 }
+
+uint64_t LossRecovery::PtoInterval() const { return PtoBase() << std::min<uint32_t>(pto_count_, 10); }
 
 uint64_t LossRecovery::PtoDeadline() const {
   if (eliciting_in_flight == 0) return UINT64_MAX;

@@ -12,6 +12,8 @@
 //     spurious probe (a peer whose loop is busy) costs two packets, usually of new data, so a
 //     floor just above the ack delay (3 ms) and the 1 ms timer is the better trade. 200 ms
 //     (TCP's RTO floor) would make every tail loss on a LAN cost 200 ms.
+//   - persistent congestion (every packet over 3 un-backed-off PTOs lost, RFC 9002 §7.6) drops
+//     the window to its minimum, whatever the loss classification below says.
 // Lost packets are not resent as such: their stream ranges and control frames are queued again
 // and go out in new packets with new numbers.
 //
@@ -111,6 +113,7 @@ class LossRecovery {
   void OnPtoFired() { pto_count_++; }
   uint64_t PtoDeadline() const;
   uint64_t PtoInterval() const;
+  uint64_t PtoBase() const;  // without backoff
   // The oldest packet still in flight (for a probe to carry again), or nullptr.
   const SentPacket* OldestInFlight() const;
   // Drops every record (session gone).
@@ -124,6 +127,7 @@ class LossRecovery {
   uint64_t packets_lost = 0;
   uint64_t packets_spurious = 0;
   uint64_t random_losses = 0;  // losses not taken as congestion (see above)
+  uint64_t persistent_congestion = 0;
   uint64_t largest_sent = 0;
   uint32_t pto_count_ = 0;
   uint64_t last_eliciting_sent_us = 0;
@@ -140,6 +144,7 @@ class LossRecovery {
   void ExpireLost(uint64_t now_us);
   uint64_t ReorderDelay() const;
   std::deque<SentPacket> sent_;
+  uint64_t first_sample_us_ = UINT64_MAX;
   std::deque<Lost> lost_;   // ordered by packet number; acknowledged ones have p.acked set
   // Recent congestion events, newest last: how many of each one's losses are not (yet) known
   // spurious, and the controller's state before it. Undo unrolls from the newest.

@@ -69,6 +69,25 @@ test('reordering alone: late packets first taken for lost are recognised as spur
   console.log(`# 16 MiB, 2% reordered: ${(16 / r.seconds).toFixed(0)} MiB/s; ${r.detail}`);
 });
 
+test('a path that goes dark for 100 ms: persistent congestion restarts the window, the transfer completes', async () => {
+  await withStreamPair(async ({ ha, hb, ia }) => {
+    const incoming = nextStream(hb);
+    const s = ha.openStream(ia, 7);
+    const sent = writeAll(s, 16 * MiB);
+    const got = readAll(await incoming);
+    await new Promise((res) => setTimeout(res, 30));
+    ha.setFaults({ loss: 1, seed: 3 });  // every data packet and probe vanishes
+    await new Promise((res) => setTimeout(res, 100));
+    ha.setFaults(null);
+    const r = await withTimeout(got, 30_000, 'transfer after the dark period');
+    assert.equal(r.bytes, 16 * MiB);
+    assert.equal(r.hash, await sent);
+    const st = ha.sessionStats(ia)!;
+    assert.ok(st.persistentCongestion >= 1, `persistent congestion declared: ${JSON.stringify(st)}`);
+    console.log(`# dark for 100 ms: ${st.ptoCount} probe timeouts, ${st.packetsLost} packets lost, persistent congestion ${st.persistentCongestion}`);
+  });
+});
+
 test('carries 64 concurrent streams on one session, each byte-exact', async () => {
   await withStreamPair(async ({ ha, hb, ia }) => {
     const n = 64, size = 256 * 1024;
