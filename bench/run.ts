@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the single entry for every hubless benchmark. Each section lives in its own
- * module (bench/datagram/, bench/aead.ts, bench/session/, bench/stream/) and exports run*(options) → a JSON-able result and
+ * module (bench/datagram/, bench/aead.ts, bench/session/, bench/stream/, bench/directory/) and exports run*(options) → a JSON-able result and
  * format*(result) → a plain-text table; add a section by adding one entry to SECTIONS below and
  * its name to lib/args.ts.
  */
@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatAead, runAead } from './aead.js';
 import { formatDatagram, runDatagram, type DatagramSection } from './datagram/index.js';
+import { formatDirectory, runDirectory, type DirectorySection } from './directory/index.js';
 import { HELP, parseArgs, type BenchOptions } from './lib/args.js';
 import { describeMachine, type Machine } from './lib/machine.js';
 import { repoRoot } from './lib/proc.js';
@@ -37,6 +38,10 @@ const SECTIONS: Record<string, Section> = {
   stream: {
     run: (o, m) => runStream(o, m),
     format: (r) => formatStream(r as StreamSection),
+  },
+  directory: {
+    run: (o, m) => runDirectory(o, m),
+    format: (r) => formatDirectory(r as DirectorySection),
   },
 };
 

@@ -57,14 +57,23 @@ export interface BenchOptions {
   streamLoss: number;
   /** Idle streams on one session for the memory figures, and the peers measured beside hubless. */
   idleStreams: number;
+  /** Parts of the directory section; seconds per measured run; agents; client processes; lookups in flight per process. */
+  directoryParts: string[];
+  directorySeconds: number;
+  directoryAgents: number;
+  directoryClients: number;
+  directoryConcurrency: number;
+  /** Record counts for the directory memory figures, one fresh directory each. */
+  directoryRecords: number[];
 }
 
-export const SECTIONS = ['datagram', 'aead', 'session', 'stream'] as const;
+export const SECTIONS = ['datagram', 'aead', 'session', 'stream', 'directory'] as const;
 export const DATAGRAM_PEERS = ['hubless', 'dgram-crypto', 'dgram', 'udx'] as const;
 export const SESSION_PARTS = ['handshakes', 'rtt', 'idle'] as const;
 export const RTT_PEERS = ['hubless', 'dgram', 'udx'] as const;
 export const STREAM_PARTS = ['bulk', 'loss', 'parallel', 'idle'] as const;
 export const STREAM_PEERS = ['hubless', 'udx', 'hyperdht', 'libp2p', 'tcp'] as const;
+export const DIRECTORY_PARTS = ['registrations', 'lookups', 'memory'] as const;
 
 export const HELP = `Usage: npm run bench -- [options]
 
@@ -92,6 +101,12 @@ Sections:
                random loss (iptables statistic; needs root and ip netns, else skipped);
              parallel: aggregate MB/s of 16 streams on one session (connection);
              idle: JS heap, external and native memory per open idle stream, 10,000 on one session.
+  directory  one directory process (embedded LMDB store in a temp dir) and client processes over
+             hubless sessions on loopback, in three parts:
+             registrations: re-registrations/s of many agents (records signed in the clients);
+             lookups: node.find({ capability }) calls/s and p50/p99 from several clients;
+             memory: RSS, JS heap and LMDB file per record for 100,000 and 1,000,000 records
+               written straight into the store.
 
 Options:
   --only LIST          sections to run, comma-separated (default: datagram,aead,session,stream);
@@ -115,7 +130,8 @@ Options:
                        per key (default: 200)
   --handshake-seconds S  seconds per repeat-handshake run (default: 5)
   --handshake-concurrency N  most handshakes in flight (default: 64)
-  --no-profile         skip the profiled handshake run (where the server's time goes)
+  --no-profile         skip the profiled handshake run and the profiled directory lookup run
+                       (where the server's time goes)
   --rtt-count N        measured round trips per rtt peer (default: 20000)
   --rtt-warmup N       round trips before measuring (default: 2000)
   --rtt-peers LIST     rtt peers (default: hubless,dgram,udx)
@@ -134,6 +150,14 @@ Options:
   --stream-parallel N  streams on one session for the parallel part (default: 16)
   --stream-loss P      fraction of packets the lossy link drops (default: 0.01)
   --idle-streams N     idle streams on one session for the memory figures (default: 10000)
+  --directory-parts LIST  parts of the directory section (default: registrations,lookups,memory)
+  --directory-seconds S  measured window per registration/lookup run (default: 5)
+  --directory-agents N   agent identities registering (one Argon2id each to make and one for the
+                       directory to verify; default: 256); lookups match N/4 capabilities
+  --directory-clients N  client processes, for registrations and for lookups (default: 2)
+  --directory-concurrency N  lookups in flight per client process (default: 128)
+  --directory-records LIST  record counts for the memory part, a fresh directory each
+                       (default: 100000,1000000; 1,000,000 takes ~1-2 min)
   --out DIR            directory for the JSON (default: bench/results)
   --no-write           do not write the JSON file
   --json               print the JSON instead of the tables (progress still goes to stderr)
@@ -185,6 +209,12 @@ export function parseArgs(argv: string[]): BenchOptions {
     streamParallel: 16,
     streamLoss: 0.01,
     idleStreams: 10_000,
+    directoryParts: [...DIRECTORY_PARTS],
+    directorySeconds: 5,
+    directoryAgents: 256,
+    directoryClients: 2,
+    directoryConcurrency: 128,
+    directoryRecords: [100_000, 1_000_000],
   };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -251,6 +281,14 @@ export function parseArgs(argv: string[]): BenchOptions {
       case '--stream-parallel': o.streamParallel = positive('--stream-parallel', value(), true); break;
       case '--stream-loss': o.streamLoss = positive('--stream-loss', value(), false); break;
       case '--idle-streams': o.idleStreams = positive('--idle-streams', value(), true); break;
+      case '--directory-parts': o.directoryParts = list(value()); break;
+      case '--directory-seconds': o.directorySeconds = positive('--directory-seconds', value(), false); break;
+      case '--directory-agents': o.directoryAgents = positive('--directory-agents', value(), true); break;
+      case '--directory-clients': o.directoryClients = positive('--directory-clients', value(), true); break;
+      case '--directory-concurrency': o.directoryConcurrency = positive('--directory-concurrency', value(), true); break;
+      case '--directory-records':
+        o.directoryRecords = list(value()).map((v) => positive('--directory-records', v, true));
+        break;
       default:
         // Bare words name sections: `npm run bench -- stream` is `--only stream`.
         if (!raw.startsWith('-')) {
@@ -281,6 +319,14 @@ export function parseArgs(argv: string[]): BenchOptions {
   for (const p of o.streamPeers) {
     if (!(STREAM_PEERS as readonly string[]).includes(p)) throw new Error(`unknown stream peer ${p}; known: ${STREAM_PEERS.join(', ')}`);
   }
+  for (const p of o.directoryParts) {
+    if (!(DIRECTORY_PARTS as readonly string[]).includes(p)) throw new Error(`unknown directory part ${p}; known: ${DIRECTORY_PARTS.join(', ')}`);
+  }
+  if (o.directorySeconds > 600) throw new Error('--directory-seconds is at most 600');
+  if (o.directoryAgents > 5000) throw new Error('--directory-agents is at most 5000 (each costs one Argon2id, twice)');
+  if (o.directoryClients > 16) throw new Error('--directory-clients is at most 16');
+  if (o.directoryConcurrency > 4096) throw new Error('--directory-concurrency is at most 4096');
+  for (const r of o.directoryRecords) if (r > 10_000_000) throw new Error('--directory-records is at most 10,000,000');
   if (o.streamSeconds > 600 || o.streamWarmup > 60) throw new Error('--stream-seconds is at most 600, --stream-warmup at most 60');
   if (o.streamParallel > 1024) throw new Error('--stream-parallel is at most 1024');
   if (o.streamLoss >= 1) throw new Error('--stream-loss is a fraction below 1');
