@@ -31,6 +31,9 @@ Options:
   -h, --help           show this help
 `;
 
+/** The shell's convention for a process ended by SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
 export async function run(argv: string[]): Promise<number> {
   try {
     const args = parse(argv, {
@@ -60,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     const failures = result.rows.reduce((a, r) => a + r.failures, 0);
     return failures === 0 ? EXIT_OK : EXIT_FAILURE;
   } catch (err) {
+    if ((err as HublessError).code === 'ERR_HUBLESS_DEMO_INTERRUPTED') return EXIT_INTERRUPTED;  // said so already
     return fail('demo', err);
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { evaluate, summarize, translate } from '../../src/demo/skills.js';
 import { Identity } from '../../src/identity/identity.js';
 
 /** Runs `hubless demo`; `onProgress(stderr so far)` may act once (it returns true when it did). */
-function runDemo(args: string[], ms = 90_000, onProgress?: (stderr: string) => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runDemo(args: string[], ms = 90_000, onProgress?: (stderr: string, child: ChildProcess) => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '', stderr = '';
@@ -16,7 +16,7 @@ function runDemo(args: string[], ms = 90_000, onProgress?: (stderr: string) => b
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (!acted) acted = onProgress!(stderr);
+      if (!acted) acted = onProgress!(stderr, child);
     });
     const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`demo still running after ${ms} ms:\n${stderr}`)); }, ms);
     child.on('exit', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
@@ -141,4 +141,20 @@ test('the specialists do real work', () => {
   const s = summarize(text, 2);
   assert.equal(s.split('. ').length, 2);
   assert.ok(!s.includes('sky'), 'the off-topic sentence is left out');
+});
+
+test('Ctrl-C stops the demo and every process it started', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hubless-demo-'));
+  try {
+    const r = await runDemo(['--rounds', '500', '--dir', dir], 60_000, (stderr, child) => {
+      if (!stderr.includes('found math.eval')) return false;
+      child.kill('SIGINT');
+      return true;
+    });
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /interrupted: stopping every agent/);
+    assert.equal(agentsRunning(dir), 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
