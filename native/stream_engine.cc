@@ -64,6 +64,10 @@ void Connection::Requeue(const SentPacket& p, bool lost) {
   if (p.data_blocked && conn_blocked) data_blocked_pending = true;
   for (uint8_t i = 0; i < p.n; i++) {
     const SentChunk& k = p.c[i];
+    if (k.kind == ChunkKind::kRefused) {  // no stream state: the id alone says it again
+      if (refusals.size() < kMaxRefusals) refusals.push_back(k.key);
+      continue;
+    }
     Stream* st = engine->FindStream(*this, k.key);
     if (st == nullptr) continue;
     switch (k.kind) {
@@ -96,6 +100,8 @@ void Connection::Requeue(const SentPacket& p, bool lost) {
           st->blocked_pending = true;
           engine->QueueCtrl(*this, *st);
         }
+        break;
+      case ChunkKind::kRefused:
         break;
     }
   }
@@ -423,7 +429,8 @@ void StreamEngine::OnStreamFrame(Connection& c, const StreamDataFrame& f) {
     if (c.peer_live >= cfg_.max_streams) {
       stats_[kSxDropStreamLimit]++;
       stats_[kSxRefused]++;
-      if (c.refusals.size() < 64) c.refusals.push_back(f.id);
+      // The id as we send it: the stream was opened by our packets' receiver (d = 1).
+      if (c.refusals.size() < kMaxRefusals) c.refusals.push_back(key);
       c.dirty = true;
       return;
     }
@@ -599,11 +606,12 @@ size_t StreamEngine::BuildCtrl(Connection& c, uint8_t* p, size_t room, SentPacke
     c.data_blocked_pending = false;
     rec.data_blocked = true;
   }
-  while (!c.refusals.empty() && room - used >= 26) {
+  while (!c.refusals.empty() && rec.n < kMaxChunks && room - used >= 26) {
     const uint32_t id = c.refusals.back();
     c.refusals.pop_back();
     used += EncodeResetStream(p + used, id, kRefusedCode, 0);
     used += EncodeStopSending(p + used, id, kRefusedCode);
+    rec.c[rec.n++] = SentChunk{id, ChunkKind::kRefused, false, false, 0, 0};
   }
   while (!c.ctrl_q.empty() && static_cast<size_t>(rec.n) + 4 <= kMaxChunks && room - used >= 17 + 9 + 13 + 13) {
     const uint32_t key = c.ctrl_q.front();

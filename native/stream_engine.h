@@ -77,6 +77,7 @@ constexpr uint64_t kInitialStreamWindow = 256 << 10;
 constexpr uint64_t kInitialSessionWindow = 1 << 20;
 constexpr uint32_t kPeerIdWindow = 4096;  // peer-opened ids tracked above the lowest open one
 constexpr uint32_t kRefusedCode = 0xFFFFFFFE;
+constexpr size_t kMaxRefusals = 64;  // refusals waiting to be sent; more are dropped (and redone)
 
 struct Stream {
   uint32_t key = 0;

@@ -65,7 +65,9 @@ constexpr uint64_t kQueueAllowanceUs = 1000;
 constexpr double kRandomLossMax = 0.05;
 constexpr size_t kLossWindow = 256;
 
-enum class ChunkKind : uint8_t { kStream = 1, kMaxStreamData, kReset, kStopSending, kStreamBlocked };
+// kRefused: RESET_STREAM + STOP_SENDING refusing a peer's stream past the limit; `key` is the
+// wire id (no local stream exists).
+enum class ChunkKind : uint8_t { kStream = 1, kMaxStreamData, kReset, kStopSending, kStreamBlocked, kRefused };
 
 struct SentChunk {
   uint32_t key;  // local stream key

@@ -229,6 +229,37 @@ test('a zero window stops the sender; lost window updates are recovered by probi
   await zeroWindowThenRead(true);
 });
 
+async function refusedPastLimit(loseRefusal: boolean) {
+  await withStreamPair(async ({ ha, hb, ia }) => {
+    hb.on('stream', (s: Stream) => s.resume());
+    const open = [ha.openStream(ia, 7), ha.openStream(ia, 7)];
+    for (const s of open) s.write(Buffer.from('x'));
+    await new Promise((r) => setTimeout(r, 50));
+    // The receiver's refusal (RESET_STREAM + STOP_SENDING) is lost the first time.
+    if (loseRefusal) hb.setFaults({ loss: 1, seed: 9 });
+    const third = ha.openStream(ia, 7);
+    const failed = once(third, 'error') as Promise<[Error & { code: string }]>;
+    third.write(Buffer.from('one too many'));
+    if (loseRefusal) {
+      await new Promise((r) => setTimeout(r, 50));
+      hb.setFaults(null);
+      assert.ok(hb.stats().faultDropped > 0, 'the first refusal was lost');
+    }
+    const [e] = await withTimeout(failed, 5000, 'refusal');
+    assert.equal(e.code, 'ERR_HUBLESS_STREAM_REFUSED');
+    assert.ok(hb.stats().dropStreamLimit >= 1);
+    for (const s of open) assert.equal(s.destroyed, false);
+  }, { maxStreams: 2 });
+}
+
+test('a stream past the peer\'s live-stream limit is refused with ERR_HUBLESS_STREAM_REFUSED', async () => {
+  await refusedPastLimit(false);
+});
+
+test('a lost refusal is sent again', async () => {
+  await refusedPastLimit(true);
+});
+
 test('a peer that vanishes fails the stream with ERR_HUBLESS_STREAM_TIMEOUT', async () => {
   await withStreamPair(async ({ a: _a, b, ha, hb, ia }) => {
     const incoming = nextStream(hb);
