@@ -27,7 +27,107 @@ export function encodeMessage(value: unknown): Buffer {
   return out;
 }
 
-export async function* readMessages(stream: Readable & { destroy(err?: Error): void }, options: MessageOptions = {}): AsyncGenerator<unknown> {
+/** What readMessage() gives when the stream ended cleanly before the first byte of a message. */
+export const NO_MESSAGE: unique symbol = Symbol('hubless.noMessage');
+
+type MessageStream = Readable & { destroy(err?: Error): void };
+
+function tooLarge(need: number, max: number): HublessError {
+  const err = new HublessError('ERR_HUBLESS_MESSAGE_TOO_LARGE', `message of ${need} bytes exceeds the ${max}-byte limit`);
+  (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_TOO_LARGE;
+  return err;
+}
+
+function invalid(cause: unknown): HublessError {
+  const err = new HublessError('ERR_HUBLESS_MESSAGE_INVALID', 'a message is not valid msgpack', { cause });
+  (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_INVALID;
+  return err;
+}
+
+const truncated = () => new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the stream ended inside a message');
+
+/** The error of a stream that closed before it ended (what Node's stream iterator throws). */
+function prematureClose(): Error {
+  const err = new Error('Premature close') as Error & { code: string };
+  err.code = 'ERR_STREAM_PREMATURE_CLOSE';
+  return err;
+}
+
+/**
+ * Reads the first message of a stream and calls `done` once: with the value, with NO_MESSAGE
+ * when the stream ended before any byte, or with an error (the same ones readMessages() throws;
+ * an oversized or undecodable message resets the stream first). What follows the first message
+ * is left unread, and the stream is paused, as when a `for await` over readMessages() breaks.
+ *
+ * The request/response fast path: event listeners instead of an async iterator, and `done` runs
+ * in the 'data' event that completes the message, without a promise in between.
+ */
+export function readFirstMessage(stream: MessageStream, options: MessageOptions, done: (err: Error | null, value?: unknown) => void): void {
+  const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+  if (stream.destroyed) {
+    done((stream as { errored?: Error | null }).errored ?? prematureClose());
+    return;
+  }
+  if (stream.readableEnded) {
+    done(null, NO_MESSAGE);
+    return;
+  }
+  let buf: Buffer | null = null;
+  let need = -1;
+  const finish = (): void => {
+    stream.off('data', onData);
+    stream.off('end', onEnd);
+    stream.off('error', onError);
+    stream.off('close', onClose);
+    stream.pause();
+  };
+  const onData = (chunk: Buffer): void => {
+    buf = buf === null ? chunk : Buffer.concat([buf, chunk]);
+    if (need < 0) {
+      if (buf.length < 4) return;
+      need = buf.readUInt32BE(0);
+      if (need > max) {
+        finish();
+        const err = tooLarge(need, max);
+        stream.destroy(err);
+        done(err);
+        return;
+      }
+    }
+    if (buf.length < 4 + need) return;
+    finish();
+    let value: unknown;
+    try {
+      // A copy: decoded binaries must not pin (or alias) the chunk they arrived in.
+      value = packr.unpack(Buffer.from(buf.subarray(4, 4 + need)));
+    } catch (cause) {
+      const err = invalid(cause);
+      stream.destroy(err);
+      done(err);
+      return;
+    }
+    done(null, value);
+  };
+  const onEnd = (): void => {
+    finish();
+    if (buf !== null) done(truncated());
+    else done(null, NO_MESSAGE);
+  };
+  const onError = (err: Error): void => {
+    finish();
+    done(err);
+  };
+  const onClose = (): void => {
+    finish();
+    done(prematureClose());
+  };
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
+}
+
+export async function* readMessages(stream: MessageStream, options: MessageOptions = {}): AsyncGenerator<unknown> {
   const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
   let chunks: Buffer[] = [];
   let have = 0;
@@ -50,8 +150,7 @@ export async function* readMessages(stream: Readable & { destroy(err?: Error): v
         if (have < 4) break;
         need = take(4).readUInt32BE(0);
         if (need > max) {
-          const err = new HublessError('ERR_HUBLESS_MESSAGE_TOO_LARGE', `message of ${need} bytes exceeds the ${max}-byte limit`);
-          (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_TOO_LARGE;
+          const err = tooLarge(need, max);
           stream.destroy(err);
           throw err;
         }
@@ -63,15 +162,12 @@ export async function* readMessages(stream: Readable & { destroy(err?: Error): v
       try {
         value = packr.unpack(body);
       } catch (cause) {
-        const err = new HublessError('ERR_HUBLESS_MESSAGE_INVALID', 'a message is not valid msgpack', { cause });
-        (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_INVALID;
+        const err = invalid(cause);
         stream.destroy(err);
         throw err;
       }
       yield value;
     }
   }
-  if (have > 0 || need >= 0) {
-    throw new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the stream ended inside a message');
-  }
+  if (have > 0 || need >= 0) throw truncated();
 }

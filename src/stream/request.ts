@@ -5,7 +5,7 @@
  * so a request is one round trip on an existing session.
  */
 import { HublessError, type HublessErrorCode } from '../errors.js';
-import { readMessages } from './messages.js';
+import { encodeMessage, NO_MESSAGE, readFirstMessage } from './messages.js';
 import type { Stream } from './stream.js';
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -43,45 +43,68 @@ export function checkTimeout(ms: unknown): number {
   return ms;
 }
 
-/** Sends `payload` on a fresh stream and resolves with the decoded answer. */
-export async function requestOn(stream: Stream, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
-  const timeoutMs = checkTimeout(options.timeoutMs);
+/**
+ * Sends `payload` on a fresh stream and resolves with the decoded answer.
+ *
+ * Written for the hot path of request/response: the request goes out as one write plus FIN
+ * (end(frame)), the answer is read by readFirstMessage() (listeners, no async iterator), and
+ * one promise settles the call: the answer, the timeout, the abort signal or a stream error,
+ * whichever comes first.
+ */
+export function requestOn(stream: Stream, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+  let timeoutMs: number;
+  let frame: Buffer;
+  try {
+    timeoutMs = checkTimeout(options.timeoutMs);
+    frame = encodeMessage(payload);
+  } catch (err) {
+    stream.destroy();  // nothing was sent on it
+    return Promise.reject(err);
+  }
   const maxResponseSize = options.maxResponseSize ?? DEFAULT_MAX_RESPONSE;
   const signal = options.signal;
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${timeoutMs} ms`);
+  return new Promise<unknown>((resolve, reject) => {
+    let settled = false;
+    let onAbort: (() => void) | undefined;
+    const settle = (err: unknown, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+      if (err !== null) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => {
       stream.destroy();
-      reject(err);
+      settle(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     if (signal !== undefined) {
       onAbort = () => {
         stream.destroy();
-        reject(signal.reason ?? new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted'));
+        settle(signal.reason ?? new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted'));
       };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
     }
+    // A failed write destroys the stream with its error, which the reader reports.
+    stream.end(frame);
+    readFirstMessage(stream, { maxMessageSize: maxResponseSize }, (err, answer) => {
+      if (err !== null) return settle(err);
+      if (answer === NO_MESSAGE) {
+        return settle(new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the responder ended the stream without an answer'));
+      }
+      let value: unknown;
+      try {
+        value = decodeAnswer(answer);
+      } catch (e) {
+        return settle(e);
+      }
+      settle(null, value);
+    });
   });
-  stopped.catch(() => {});
-  try {
-    return await Promise.race([stopped, exchange(stream, payload, maxResponseSize)]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-async function exchange(stream: Stream, payload: unknown, maxResponseSize: number): Promise<unknown> {
-  const sent = stream.sendMessage(payload);
-  stream.end();
-  await sent;
-  for await (const answer of readMessages(stream, { maxMessageSize: maxResponseSize })) {
-    return decodeAnswer(answer);
-  }
-  throw new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the responder ended the stream without an answer');
 }
 
 function decodeAnswer(answer: unknown): unknown {
@@ -96,52 +119,65 @@ function decodeAnswer(answer: unknown): unknown {
   throw new HublessError('ERR_HUBLESS_BAD_RESPONSE', 'the answer is not a hubless response');
 }
 
+const ignore = (): void => {};
+
 /**
  * Answers the request on an incoming stream with `handler`'s result (or its error). Never throws:
- * a broken stream or a bad request ends that stream only.
+ * a broken stream or a bad request ends that stream only. Resolves once the answer is written.
+ *
+ * The fast path: the handler runs in the 'data' event that completes the request, and a result
+ * that is not a promise is answered at once (one write plus FIN), with no promise in between.
  */
-export async function serveRequest<S>(
+export function serveRequest<S>(
   stream: Stream, session: S, handler: RequestHandler<S>, options: HandleOptions = {},
 ): Promise<void> {
-  const maxMessageSize = options.maxRequestSize ?? DEFAULT_MAX_REQUEST;
-  stream.on('error', () => {});  // the requester going away is not this process's error
-  let request: unknown;
-  let got = false;
-  try {
-    for await (const m of readMessages(stream, { maxMessageSize })) {
-      request = m;
-      got = true;
-      break;
-    }
-  } catch (err) {
-    if (!stream.destroyed) await answer(stream, [1, codeOf(err), messageOf(err)]);
-    return;
-  }
-  if (!got) {
-    stream.destroy();
-    return;
-  }
-  let reply: unknown[];
-  try {
-    reply = [0, await handler(request, { session, stream })];
-  } catch (err) {
-    reply = [1, codeOf(err), messageOf(err)];
-  }
-  if (!stream.destroyed) await answer(stream, reply);
+  stream.on('error', ignore);  // the requester going away is not this process's error
+  return new Promise<void>((resolve) => {
+    readFirstMessage(stream, { maxMessageSize: options.maxRequestSize ?? DEFAULT_MAX_REQUEST }, (err, request) => {
+      if (err !== null) {
+        answer(stream, [1, codeOf(err), messageOf(err)]);
+        return resolve();
+      }
+      if (request === NO_MESSAGE) {
+        stream.destroy();
+        return resolve();
+      }
+      let result: unknown;
+      try {
+        result = handler(request, { session, stream });
+      } catch (e) {
+        answer(stream, [1, codeOf(e), messageOf(e)]);
+        return resolve();
+      }
+      if (!isThenable(result)) {
+        answer(stream, [0, result]);
+        return resolve();
+      }
+      Promise.resolve(result).then(
+        (value) => answer(stream, [0, value]),
+        (e: unknown) => answer(stream, [1, codeOf(e), messageOf(e)]),
+      ).then(resolve, resolve);
+    });
+  });
 }
 
-async function answer(stream: Stream, reply: unknown[]): Promise<void> {
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Writes the answer and FIN; a write failure destroys the stream (nobody left to tell). */
+function answer(stream: Stream, reply: unknown[]): void {
+  if (stream.destroyed) return;
+  let frame: Buffer;
   try {
-    await stream.sendMessage(reply);
-    stream.end();
+    frame = encodeMessage(reply);
   } catch (err) {
-    // An unencodable result becomes an error answer; a dead stream has nobody to tell.
-    if (!stream.destroyed && reply[0] === 0) {
-      await answer(stream, [1, 'ERR_HUBLESS_REMOTE_ERROR', `the handler's result cannot be encoded: ${messageOf(err)}`]);
-    } else {
-      stream.destroy();
-    }
+    // An unencodable result becomes an error answer.
+    if (reply[0] === 0) answer(stream, [1, 'ERR_HUBLESS_REMOTE_ERROR', `the handler's result cannot be encoded: ${messageOf(err)}`]);
+    else stream.destroy();
+    return;
   }
+  stream.end(frame);
 }
 
 function codeOf(err: unknown): string {
