@@ -26,6 +26,25 @@ function bulkTable(s: StreamSection): string[] {
     table(['peer', 'encrypted', 'MB/s', 'CPU send %', 'CPU recv %', 'other CPU %', 'hubless/peer'], rows),
     `goal: hubless >= ${GOAL_MBPS} MB/s on one encrypted stream: ${ref ? num(ref.goodputMBps, 0) : '-'} MB/s, ${met(ref ? ref.goodputMBps >= GOAL_MBPS : null)}`,
     `goal: hubless >= ${GOAL_OVER_HYPERDHT}x the hyperdht stream: ${times(over)}, ${met(over === null ? null : over >= GOAL_OVER_HYPERDHT)}`,
+    ...hublessPath(ref),
+  ];
+}
+
+type Counters = Record<string, number>;
+
+/** Per-packet facts of a hubless run, from both nodes' counters (whole run, warm-up included). */
+function hublessPath(r: RunResult | undefined): string[] {
+  const node = (x: { stats: unknown }): { transport: Counters; streams: Counters } | undefined =>
+    (x.stats as { node?: { transport: Counters; streams: Counters } } | null)?.node;
+  const tx = r ? node(r.sender) : undefined;
+  const rx = r ? node(r.receiver) : undefined;
+  if (tx === undefined || rx === undefined) return [];
+  const per = (a: number, b: number, d = 1): string => (b > 0 ? num(a / b, d) : '-');
+  return [
+    `hubless data path (${r!.streams} stream${r!.streams > 1 ? 's' : ''}, whole run): sender ${num(tx.transport.txDatagrams, 0)} datagrams, ` +
+      `${per(tx.transport.txDatagrams, tx.transport.txSyscalls)} per send syscall; receiver ` +
+      `${per(rx.transport.rxDatagrams, rx.transport.rxSyscalls)} per receive syscall, ` +
+      `${per(rx.streams.packetsIn, rx.streams.packetsOut)} data packets per packet back (ACKs, window updates)`,
   ];
 }
 
@@ -71,6 +90,7 @@ function parallelTable(s: StreamSection): string[] {
   return [
     `${s.parallel[0]?.streams ?? ''} parallel streams, aggregate over loopback`,
     table(['peer', 'streams', 'MB/s', '1 stream MB/s', 'CPU send %', 'CPU recv %', 'other CPU %', 'hubless/peer'], rows),
+    ...hublessPath(ref),
   ];
 }
 
