@@ -55,7 +55,8 @@ function lossTable(s: StreamSection): string[] {
   const refLossy = hub?.lossy?.goodputMBps;
   const knob = l.method === 'hubless-fault-knob';
   const rows = l.pairs.map((p) => [
-    (p.clean?.label ?? p.lossy?.label ?? p.peer) + (p.lossy ? mark(p.lossy) : ''),
+    // Either run disturbed makes the pair's ratio doubtful.
+    (p.clean?.label ?? p.lossy?.label ?? p.peer) + ([p.clean, p.lossy].some((r) => r && mark(r)) ? ' (*)' : ''),
     num(p.clean?.goodputMBps, 1), num(p.lossy?.goodputMBps, 1), pct(p.retained),
     p.lossy?.linkDrops === null || p.lossy === null ? '-' : num(p.lossy.linkDrops, 0),
     num(p.lossy?.senderCpuPercent, 0), num(p.lossy?.receiverCpuPercent, 0),
@@ -126,7 +127,8 @@ export function formatStream(s: StreamSection): string {
   if ([...s.bulk, ...s.parallel, ...(s.loss?.pairs.flatMap((p) => [p.clean, p.lossy]) ?? [])].some((r) => r && r.mismatches > 0)) {
     foot.push('WARNING: some receivers saw bytes that did not match the pattern (see mismatches in the JSON).');
   }
-  if ([...s.bulk, ...s.parallel].some((r) => r.otherCpuPercent >= QUIET_PERCENT)) {
+  const lossRuns = s.loss?.pairs.flatMap((p) => [p.clean, p.lossy]).filter((r): r is RunResult => r !== null) ?? [];
+  if ([...s.bulk, ...s.parallel, ...lossRuns].some((r) => r.otherCpuPercent >= QUIET_PERCENT)) {
     foot.push('(*) other processes took CPU during this run even after retries: its figures are low.');
   }
   for (const e of s.errors) foot.push(`FAILED ${e.part} ${e.peer}: ${e.message}`);
