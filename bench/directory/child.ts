@@ -75,10 +75,20 @@ async function serverRole(c: { profileIntervalUs?: number }): Setup {
   let cpu0 = process.cpuUsage();
   let t0 = performance.now();
   let stats0 = server.stats();
+  /** The UDP socket's and stream engine's counters, flattened (numbers only). */
+  const counters = (): Record<string, number> => {
+    const n = server.node.stats();
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(n.transport)) if (typeof v === 'number') out[`transport.${k}`] = v;
+    for (const [k, v] of Object.entries(n.streams)) if (typeof v === 'number') out[`streams.${k}`] = v;
+    return out;
+  };
+  let counters0 = counters();
   let inspector: InspectorSession | null = null;
   const handlers: Record<string, Handler> = {
     mark: () => {
       stats0 = server.stats();
+      counters0 = counters();
       cpu0 = process.cpuUsage();
       t0 = performance.now();
       return {};
@@ -89,8 +99,11 @@ async function serverRole(c: { profileIntervalUs?: number }): Setup {
       const s = server.stats();
       const refused: Record<string, number> = {};
       for (const [k, v] of Object.entries(s.refused)) if (v - (stats0.refused[k] ?? 0) > 0) refused[k] = v - (stats0.refused[k] ?? 0);
+      const c = counters();
+      const wire: Record<string, number> = {};
+      for (const [k, v] of Object.entries(c)) if (v - (counters0[k] ?? 0) !== 0) wire[k] = v - (counters0[k] ?? 0);
       return {
-        cpu, seconds, answered: s.answered - stats0.answered, refused, sessions: s.sessions,
+        cpu, seconds, answered: s.answered - stats0.answered, refused, sessions: s.sessions, wire,
         requests: Object.fromEntries(Object.entries(s.requests).map(([k, v]) => [k, v - stats0.requests[k as keyof typeof s.requests]])),
       };
     },

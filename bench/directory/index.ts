@@ -52,6 +52,8 @@ interface ServerMeasure extends Message {
   refused: Record<string, number>;
   requests: Record<string, number>;
   sessions: number;
+  /** Changes of the directory's socket and stream-engine counters during the run. */
+  wire: Record<string, number>;
 }
 
 interface ClientRun extends Message {
@@ -357,9 +359,15 @@ export function formatDirectory(s: DirectorySection): string {
     }
     for (const r of s.runs) {
       const refused = Object.entries(r.server.refused);
+      const n = Math.max(1, r.server.answered);
+      const w = (k: string) => num((r.server.wire?.[k] ?? 0) / n, 2);
+      const cpu = r.server.cpu;
       lines.push(`  ${r.id}: directory answered ${num(r.server.answered, 0)}` +
         (refused.length > 0 ? `, refused ${refused.map(([k, v]) => `${k} ${v}`).join(', ')}` : '') +
         (r.failed > 0 ? `; client errors ${JSON.stringify(r.errors)}` : ''));
+      lines.push(`    per request the directory spent ${num((cpu.userMs * 1000) / n, 1)} µs user + ${num((cpu.systemMs * 1000) / n, 1)} µs system CPU, ` +
+        `received ${w('transport.rxDatagrams')} datagrams (${w('transport.rxSyscalls')} recvmmsg), sent ${w('transport.txDatagrams')} ` +
+        `in ${w('transport.txSyscalls')} send calls (ACK packets ${w('streams.acksOut')})`);
     }
     if (s.runs.some((r) => r.otherCpuPercent >= QUIET_PERCENT)) lines.push('(*) other processes took CPU during this run: its figures are low.');
   }

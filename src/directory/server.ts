@@ -88,10 +88,12 @@ export class DirectoryServer {
       store, leaseMs: options.leaseMs, rateLimits: options.rateLimits,
       maxWatchesPerKey: options.maxWatchesPerKey, maxWatches: options.maxWatches,
     });
+    // Refusals by the stream layer (oversized, undecodable) are counted through onRefused: no
+    // listener per request stream.
     this.#requests = node.handle(DIRECTORY_PORT, (request, ctx) => this.service.handle(request, peerOf(ctx.session)), {
       maxRequestSize: DIRECTORY_LIMITS.maxRequestBytes,
+      onRefused: (err) => this.service.countRefusal(err.code),
     });
-    this.#requests.on('stream', (stream) => this.#countStreamRefusals(stream));
     this.#watchPort = node.listen(DIRECTORY_WATCH_PORT);
     this.#watchPort.on('stream', (stream, session) => void this.#serveWatch(stream, session));
   }

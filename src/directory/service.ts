@@ -19,7 +19,7 @@ import {
 import { TokenBuckets, type RateLimit } from './rate-limit.js';
 import { RECORD_TIME_DEFAULTS, checkBinding, defaultVerifyBinding, verifyRecord } from './record.js';
 import type { VerifyBinding } from './record-types.js';
-import type { DirectoryStore, Watch } from './store.js';
+import type { DirectoryStore, QueryPage, Watch } from './store.js';
 
 /** Who sent a request: the authenticated key of the session and its UDP source. */
 export interface DirectoryPeer {
@@ -82,6 +82,16 @@ export interface WatchSink {
 }
 
 const hex = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('hex');
+/** Hex of a session's key, by key object (a session hands out the same Buffer each time). */
+const hexCache = new WeakMap<Uint8Array, string>();
+function keyHex(k: Uint8Array): string {
+  let h = hexCache.get(k);
+  if (h === undefined) {
+    h = hex(k);
+    hexCache.set(k, h);
+  }
+  return h;
+}
 const WRITES = new Set<Op>(['register', 'renew', 'deregister']);
 
 export class DirectoryService {
@@ -132,8 +142,12 @@ export class DirectoryService {
     this.#stats.refused[code] = (this.#stats.refused[code] ?? 0) + 1;
   }
 
-  /** Answers one request; throws a HublessError (counted) when it is refused. */
-  async handle(payload: unknown, peer: DirectoryPeer): Promise<unknown> {
+  /**
+   * Answers one request; rejects with a HublessError (counted) when it is refused. One promise
+   * per request: the checks run synchronously, then the operation's own promise.
+   */
+  handle(payload: unknown, peer: DirectoryPeer): Promise<unknown> {
+    let pending: Promise<unknown>;
     try {
       let req: DirectoryRequest;
       try {
@@ -145,13 +159,21 @@ export class DirectoryService {
       }
       this.#stats.requests[req.op]++;
       this.#limit(req.op, peer);
-      const out = await this.#dispatch(req, peer);
-      this.#stats.answered++;
-      return out;
+      pending = this.#dispatch(req, peer);
     } catch (err) {
-      throw this.#refused(err);
+      return Promise.reject(this.#refused(err));
     }
+    return pending.then(this.#onAnswered, this.#onRefused);
   }
+
+  readonly #onAnswered = (out: unknown): unknown => {
+    this.#stats.answered++;
+    return out;
+  };
+
+  readonly #onRefused = (err: unknown): never => {
+    throw this.#refused(err);
+  };
 
   /** Starts a watch; events go to `sink` until the returned handle is closed. Throws (counted) when refused. */
   async watch(payload: unknown, peer: DirectoryPeer, sink: WatchSink): Promise<{ close(): void }> {
@@ -247,7 +269,7 @@ export class DirectoryService {
     const [perKey, perSource] = WRITES.has(op)
       ? [this.#writesPerKey, this.#writesPerSource]
       : [this.#readsPerKey, this.#readsPerSource];
-    const key = hex(peer.publicKey);
+    const key = keyHex(peer.publicKey);
     if (!perKey.take(key)) {
       throw protocolError(ProtocolCodes.RATE_LIMITED, `rate limit of this key exceeded (${WRITES.has(op) ? 'writes' : 'reads'}); retry later`);
     }
@@ -270,7 +292,13 @@ export class DirectoryService {
     return current;
   }
 
-  async #dispatch(req: DirectoryRequest, peer: DirectoryPeer): Promise<unknown> {
+  /** The operation; lookups (the hot path) answer from the store's promise without another async frame. */
+  #dispatch(req: DirectoryRequest, peer: DirectoryPeer): Promise<unknown> {
+    if (req.op === 'query') return this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) }).then(queryAnswer);
+    return this.#dispatchOther(req, peer);
+  }
+
+  async #dispatchOther(req: DirectoryRequest, peer: DirectoryPeer): Promise<unknown> {
     const now = this.#now();
     switch (req.op) {
       case 'register': {
@@ -311,13 +339,15 @@ export class DirectoryService {
           : await this.store.getByHostname(req.hostname!, view);
         return { v: 1, record: r?.bytes ?? null };
       }
-      case 'query': {
-        const page = await this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) });
-        const out: { v: 1; records: Uint8Array[]; cursor?: string } = { v: 1, records: page.records.map((r) => r.bytes) };
-        if (page.cursor !== undefined) out.cursor = page.cursor;
-        return out;
-      }
+      case 'query':
+        return queryAnswer(await this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) }));
     }
   }
+}
+
+function queryAnswer(page: QueryPage): { v: 1; records: Uint8Array[]; cursor?: string } {
+  const records: Uint8Array[] = new Array(page.records.length);
+  for (let i = 0; i < records.length; i++) records[i] = page.records[i].bytes;
+  return page.cursor === undefined ? { v: 1, records } : { v: 1, records, cursor: page.cursor };
 }
 

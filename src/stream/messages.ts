@@ -53,78 +53,147 @@ function prematureClose(): Error {
   return err;
 }
 
+function decodeBody(stream: MessageStream, body: Buffer): unknown {
+  try {
+    // A copy: decoded binaries must not pin (or alias) the chunk they arrived in.
+    return packr.unpack(Buffer.from(body));
+  } catch (cause) {
+    const err = invalid(cause);
+    stream.destroy(err);
+    throw err;
+  }
+}
+
+export type FirstMessageCallback = (err: Error | null, value?: unknown) => void;
+
 /**
  * Reads the first message of a stream and calls `done` once: with the value, with NO_MESSAGE
  * when the stream ended before any byte, or with an error (the same ones readMessages() throws;
  * an oversized or undecodable message resets the stream first). What follows the first message
- * is left unread, and the stream is paused, as when a `for await` over readMessages() breaks.
+ * is left unread, and the stream stays paused, as when a `for await` over readMessages() breaks.
  *
- * The request/response fast path: event listeners instead of an async iterator, and `done` runs
- * in the 'data' event that completes the message, without a promise in between.
+ * The request/response path: a message already buffered is taken at once with read() and
+ * `done` runs before this returns (no listener, no promise, no tick); otherwise four listeners
+ * (prototype methods, bound once) wait for the rest and `done` runs in the 'data' event that
+ * completes the message.
  */
-export function readFirstMessage(stream: MessageStream, options: MessageOptions, done: (err: Error | null, value?: unknown) => void): void {
-  const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+export function readFirstMessage(stream: MessageStream, options: MessageOptions, done: FirstMessageCallback): void {
   if (stream.destroyed) {
     done((stream as { errored?: Error | null }).errored ?? prematureClose());
     return;
   }
-  if (stream.readableEnded) {
-    done(null, NO_MESSAGE);
-    return;
-  }
-  let buf: Buffer | null = null;
+  const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE;
+  // Whatever is buffered, in one read (one window update); the rest of a partial frame comes
+  // through the listeners below. Bytes after the first message are dropped, as readMessages()
+  // drops them when its loop breaks.
+  const got = stream.readableLength > 0 && !stream.readableFlowing ? stream.read() as Buffer | null : null;
   let need = -1;
-  const finish = (): void => {
-    stream.off('data', onData);
-    stream.off('end', onEnd);
-    stream.off('error', onError);
-    stream.off('close', onClose);
-    stream.pause();
-  };
-  const onData = (chunk: Buffer): void => {
-    buf = buf === null ? chunk : Buffer.concat([buf, chunk]);
-    if (need < 0) {
-      if (buf.length < 4) return;
-      need = buf.readUInt32BE(0);
-      if (need > max) {
-        finish();
-        const err = tooLarge(need, max);
-        stream.destroy(err);
-        done(err);
-        return;
-      }
-    }
-    if (buf.length < 4 + need) return;
-    finish();
-    let value: unknown;
-    try {
-      // A copy: decoded binaries must not pin (or alias) the chunk they arrived in.
-      value = packr.unpack(Buffer.from(buf.subarray(4, 4 + need)));
-    } catch (cause) {
-      const err = invalid(cause);
+  if (got !== null && got.length >= 4) {
+    need = got.readUInt32BE(0);
+    if (need > max) {
+      const err = tooLarge(need, max);
       stream.destroy(err);
       done(err);
       return;
     }
-    done(null, value);
-  };
-  const onEnd = (): void => {
-    finish();
-    if (buf !== null) done(truncated());
-    else done(null, NO_MESSAGE);
-  };
-  const onError = (err: Error): void => {
-    finish();
-    done(err);
-  };
-  const onClose = (): void => {
-    finish();
-    done(prematureClose());
-  };
-  stream.on('data', onData);
-  stream.on('end', onEnd);
-  stream.on('error', onError);
-  stream.on('close', onClose);
+    if (got.length >= 4 + need) {
+      let value: unknown;
+      try {
+        value = decodeBody(stream, got.subarray(4, 4 + need));
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      done(null, value);
+      return;
+    }
+  }
+  if (stream.readableEnded) {
+    if (got === null) done(null, NO_MESSAGE);
+    else done(truncated());
+    return;
+  }
+  new FirstMessage(stream, max, got, need, done);
+}
+
+class FirstMessage {
+  readonly stream: MessageStream;
+  readonly max: number;
+  readonly done: FirstMessageCallback;
+  /** The frame's bytes so far (length header included). */
+  buf: Buffer | null;
+  need: number;
+  readonly onData: (chunk: Buffer) => void;
+  readonly onEnd: () => void;
+  readonly onError: (err: Error) => void;
+  readonly onClose: () => void;
+
+  constructor(stream: MessageStream, max: number, buf: Buffer | null, need: number, done: FirstMessageCallback) {
+    this.stream = stream;
+    this.max = max;
+    this.buf = buf;
+    this.need = need;
+    this.done = done;
+    this.onData = this.data.bind(this);
+    this.onEnd = this.end.bind(this);
+    this.onError = this.error.bind(this);
+    this.onClose = this.close.bind(this);
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+  }
+
+  finish(): void {
+    const s = this.stream;
+    s.off('data', this.onData);
+    s.off('end', this.onEnd);
+    s.off('error', this.onError);
+    s.off('close', this.onClose);
+    s.pause();
+  }
+
+  data(chunk: Buffer): void {
+    const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    this.buf = buf;
+    if (this.need < 0) {
+      if (buf.length < 4) return;
+      this.need = buf.readUInt32BE(0);
+      if (this.need > this.max) {
+        this.finish();
+        const err = tooLarge(this.need, this.max);
+        this.stream.destroy(err);
+        this.done(err);
+        return;
+      }
+    }
+    if (buf.length < 4 + this.need) return;
+    this.finish();
+    let value: unknown;
+    try {
+      value = decodeBody(this.stream, buf.subarray(4, 4 + this.need));
+    } catch (err) {
+      this.done(err as Error);
+      return;
+    }
+    this.done(null, value);
+  }
+
+  end(): void {
+    this.finish();
+    if (this.buf !== null) this.done(truncated());
+    else this.done(null, NO_MESSAGE);
+  }
+
+  error(err: Error): void {
+    this.finish();
+    this.done(err);
+  }
+
+  close(): void {
+    this.finish();
+    this.done(prematureClose());
+  }
 }
 
 export async function* readMessages(stream: MessageStream, options: MessageOptions = {}): AsyncGenerator<unknown> {

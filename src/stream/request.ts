@@ -25,6 +25,11 @@ export interface RequestOptions {
 export interface HandleOptions {
   /** Largest request accepted, in bytes of msgpack (default 1 MiB); larger ones are refused. */
   maxRequestSize?: number;
+  /**
+   * Called when a request is refused before it reaches the handler: ERR_HUBLESS_MESSAGE_TOO_LARGE
+   * or ERR_HUBLESS_MESSAGE_INVALID (the requester's stream is reset with that reason), for counters.
+   */
+  onRefused?: (error: HublessError) => void;
 }
 
 /** Where a request came from, for the handler. */
@@ -125,7 +130,9 @@ const ignore = (): void => {};
  * Answers the request on an incoming stream with `handler`'s result (or its error). Never throws:
  * a broken stream or a bad request ends that stream only. Resolves once the answer is written.
  *
- * The fast path: the handler runs in the 'data' event that completes the request, and a result
+ * The fast path: a stream is handed over (node.handle's 'stream' event) before its first bytes
+ * are pushed, and those normally arrive in the same receive batch: reading one tick later finds
+ * the whole request buffered and takes it with one read(); the handler runs then, and a result
  * that is not a promise is answered at once (one write plus FIN), with no promise in between.
  */
 export function serveRequest<S>(
@@ -133,31 +140,40 @@ export function serveRequest<S>(
 ): Promise<void> {
   stream.on('error', ignore);  // the requester going away is not this process's error
   return new Promise<void>((resolve) => {
-    readFirstMessage(stream, { maxMessageSize: options.maxRequestSize ?? DEFAULT_MAX_REQUEST }, (err, request) => {
-      if (err !== null) {
-        answer(stream, [1, codeOf(err), messageOf(err)]);
-        return resolve();
+    if (stream.readableLength > 0) serveNow(stream, session, handler, options, resolve);
+    else process.nextTick(serveNow, stream, session, handler, options, resolve);
+  });
+}
+
+function serveNow<S>(stream: Stream, session: S, handler: RequestHandler<S>, options: HandleOptions, resolve: () => void): void {
+  readFirstMessage(stream, { maxMessageSize: options.maxRequestSize ?? DEFAULT_MAX_REQUEST }, (err, request) => {
+    if (err !== null) {
+      const code = (err as HublessError).code;
+      if (options.onRefused !== undefined && (code === 'ERR_HUBLESS_MESSAGE_TOO_LARGE' || code === 'ERR_HUBLESS_MESSAGE_INVALID')) {
+        options.onRefused(err as HublessError);
       }
-      if (request === NO_MESSAGE) {
-        stream.destroy();
-        return resolve();
-      }
-      let result: unknown;
-      try {
-        result = handler(request, { session, stream });
-      } catch (e) {
-        answer(stream, [1, codeOf(e), messageOf(e)]);
-        return resolve();
-      }
-      if (!isThenable(result)) {
-        answer(stream, [0, result]);
-        return resolve();
-      }
-      Promise.resolve(result).then(
-        (value) => answer(stream, [0, value]),
-        (e: unknown) => answer(stream, [1, codeOf(e), messageOf(e)]),
-      ).then(resolve, resolve);
-    });
+      answer(stream, [1, codeOf(err), messageOf(err)]);
+      return resolve();
+    }
+    if (request === NO_MESSAGE) {
+      stream.destroy();
+      return resolve();
+    }
+    let result: unknown;
+    try {
+      result = handler(request, { session, stream });
+    } catch (e) {
+      answer(stream, [1, codeOf(e), messageOf(e)]);
+      return resolve();
+    }
+    if (!isThenable(result)) {
+      answer(stream, [0, result]);
+      return resolve();
+    }
+    Promise.resolve(result).then(
+      (value) => answer(stream, [0, value]),
+      (e: unknown) => answer(stream, [1, codeOf(e), messageOf(e)]),
+    ).then(resolve, resolve);
   });
 }
 
