@@ -170,6 +170,15 @@ StreamEngine::StreamEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<St
   uv_timer_init(loop, timer_);
   timer_->data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+  flush_check_ = new uv_check_t;
+  uv_check_init(loop, flush_check_);
+  flush_check_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(flush_check_));
+  flush_idle_ = new uv_idle_t;
+  uv_idle_init(loop, flush_idle_);
+  flush_idle_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(flush_idle_));
+  open_handles_ = 3;
   Ref();  // the socket points at us until it closes
 }
 
@@ -183,16 +192,56 @@ void StreamEngine::OnSocketClosing() {
   conns_.clear();
   if (timer_ != nullptr) {
     uv_timer_stop(timer_);
-    uv_close(reinterpret_cast<uv_handle_t*>(timer_), OnTimerClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(timer_), OnHandleClosed);
   }
+  if (flush_check_ != nullptr) {
+    uv_check_stop(flush_check_);
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_check_), OnHandleClosed);
+  }
+  if (flush_idle_ != nullptr) {
+    uv_idle_stop(flush_idle_);
+    uv_close(reinterpret_cast<uv_handle_t*>(flush_idle_), OnHandleClosed);
+  }
+  flush_armed_ = false;
   socket_ = nullptr;
 }
 
-void StreamEngine::OnTimerClosed(uv_handle_t* h) {
+void StreamEngine::OnHandleClosed(uv_handle_t* h) {
   auto* self = static_cast<StreamEngine*>(h->data);
-  delete reinterpret_cast<uv_timer_t*>(h);
-  self->timer_ = nullptr;
-  self->Unref();
+  switch (h->type) {
+    case UV_TIMER:
+      delete reinterpret_cast<uv_timer_t*>(h);
+      self->timer_ = nullptr;
+      break;
+    case UV_CHECK:
+      delete reinterpret_cast<uv_check_t*>(h);
+      self->flush_check_ = nullptr;
+      break;
+    default:
+      delete reinterpret_cast<uv_idle_t*>(h);
+      self->flush_idle_ = nullptr;
+      break;
+  }
+  if (--self->open_handles_ == 0) self->Unref();
+}
+
+void StreamEngine::Defer(Connection& c) {
+  c.dirty = true;
+  dirty_.push_back(c.index);
+  if (flush_armed_ || closed_ || flush_check_ == nullptr) return;
+  flush_armed_ = true;
+  uv_check_start(flush_check_, OnFlushCheck);
+  uv_idle_start(flush_idle_, [](uv_idle_t*) {});
+}
+
+void StreamEngine::OnFlushCheck(uv_check_t* h) {
+  auto* self = static_cast<StreamEngine*>(h->data);
+  self->flush_armed_ = false;
+  uv_check_stop(self->flush_check_);
+  uv_idle_stop(self->flush_idle_);
+  if (self->closed_) return;
+  self->OnRecvBatchEnd();
+  self->Deliver();
 }
 
 bool StreamEngine::ThrowIfClosed(Napi::Env env) {
@@ -984,7 +1033,7 @@ Napi::Value StreamEngine::Open(const Napi::CallbackInfo& info) {
   st->open_pending = true;
   stats_[kSxStreamsOpened]++;
   QueueSend(*c, *st);
-  Pump(*c, NowUs(), 0);
+  Defer(*c);
   return Napi::Number::New(env, key);
 }
 
@@ -1023,7 +1072,7 @@ Napi::Value StreamEngine::Write(const Napi::CallbackInfo& info) {
     st->fin_pending = true;
   }
   QueueSend(*c, *st);
-  Pump(*c, NowUs(), 0);
+  Defer(*c);
   const bool ok = st->send.buffered() < cfg_.send_high_water;
   if (!ok) st->want_writable = true;
   return Napi::Boolean::New(env, ok);
@@ -1046,7 +1095,7 @@ Napi::Value StreamEngine::Consumed(const Napi::CallbackInfo& info) {
   st->rx_consumed = std::min<uint64_t>(st->rx_consumed + n, st->recv.delivered());
   c->rx_consumed_sum += st->rx_consumed - before;
   UpdateRxCredit(*c, st);
-  if (c->dirty) Pump(*c, NowUs(), 0);
+  if (c->dirty) Defer(*c);
   return env.Undefined();
 }
 

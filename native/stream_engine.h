@@ -183,7 +183,11 @@ class StreamEngine : public Napi::ObjectWrap<StreamEngine> {
   void Schedule(Connection& c);
   void ArmTimer();
   static void OnUvTimer(uv_timer_t* t);
-  static void OnTimerClosed(uv_handle_t* h);
+  static void OnHandleClosed(uv_handle_t* h);
+  // JS calls (open, write, consumed) only mark their connection; one flush per event-loop turn
+  // (the check phase) sends, so `end(data)` is one packet with data and FIN, not two.
+  void Defer(Connection& c);
+  static void OnFlushCheck(uv_check_t* h);
   void Deliver();
   bool PushEvent(uint32_t type, uint32_t session, uint32_t key, uint32_t a, uint32_t b);
   void Emit();
@@ -209,6 +213,12 @@ class StreamEngine : public Napi::ObjectWrap<StreamEngine> {
   using Deadline = std::pair<uint64_t, uint32_t>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> heap_;
   uv_timer_t* timer_ = nullptr;
+  uv_check_t* flush_check_ = nullptr;
+  // Started with the check handle: an active idle handle keeps the poll phase from blocking, so
+  // work deferred after this turn's check phase is flushed on the next turn without waiting.
+  uv_idle_t* flush_idle_ = nullptr;
+  bool flush_armed_ = false;
+  int open_handles_ = 0;
   uint64_t timer_at_ = UINT64_MAX;
   uint8_t scratch_[kMaxDataRecord];
 };
