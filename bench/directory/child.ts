@@ -14,7 +14,6 @@
  * Protocol and helpers: ../session/child-lib.ts.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { Session as InspectorSession } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DirectoryClient } from '../../src/directory/client.js';
@@ -26,9 +25,9 @@ import type { Identity } from '../../src/identity/identity.js';
 import { NodeDirectoryTransport } from '../../src/node/directory-transport.js';
 import { createNode, type Node } from '../../src/node/node.js';
 import { Transport } from '../../src/transport/transport.js';
-import { cpuSince, generateIdentities, serve, settledMemory, tick, type Handler } from '../session/child-lib.js';
+import { CpuProfiler, summarizeProfile } from '../lib/cpu-profile.js';
+import { cpuSince, generateIdentities, RunClock, serve, settledMemory, tick, type Handler } from '../session/child-lib.js';
 import { agentInput, capName, SyntheticRecords } from './records.js';
-import { summarizeProfile, type CpuProfile } from './profile.js';
 
 const HOST = '127.0.0.1';
 const cfg = JSON.parse(process.argv[2] ?? '{}') as { role: string; watchdogSeconds: number } & Record<string, unknown>;
@@ -56,6 +55,35 @@ class Samples {
   }
 }
 
+/**
+ * `workers` loops, each calling `op(worker)` back to back for `seconds`: every call's latency (µs)
+ * when it succeeds, failures counted by error code.
+ */
+async function timedLoop(workers: number, seconds: number, op: (worker: number) => Promise<void>): Promise<Record<string, unknown>> {
+  const samples = new Samples();
+  const errors: Record<string, number> = {};
+  let completed = 0;
+  let failed = 0;
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  await Promise.all(Array.from({ length: workers }, async (_, w) => {
+    while (performance.now() < end) {
+      const s = performance.now();
+      try {
+        await op(w);
+        samples.add((performance.now() - s) * 1000);
+        completed++;
+      } catch (err) {
+        failed++;
+        const code = (err as { code?: string }).code ?? (err as Error).message;
+        errors[code] = (errors[code] ?? 0) + 1;
+      }
+    }
+  }));
+  return { completed, failed, errors, seconds: (performance.now() - t0) / 1000, cpu: cpuSince(cpu), samples: samples.encode() };
+}
+
 function dirBytes(dir: string): number {
   let total = 0;
   for (const f of readdirSync(dir)) total += statSync(path.join(dir, f)).size;
@@ -72,8 +100,7 @@ async function serverRole(c: { profileIntervalUs?: number }): Setup {
     identity, store, listen: { host: HOST, port: 0 },
     rateLimits: { writesPerKey: UNLIMITED, writesPerSource: UNLIMITED, readsPerKey: UNLIMITED, readsPerSource: UNLIMITED },
   });
-  let cpu0 = process.cpuUsage();
-  let t0 = performance.now();
+  const clock = new RunClock();
   let stats0 = server.stats();
   /** The UDP socket's and stream engine's counters, flattened (numbers only). */
   const counters = (): Record<string, number> => {
@@ -84,18 +111,16 @@ async function serverRole(c: { profileIntervalUs?: number }): Setup {
     return out;
   };
   let counters0 = counters();
-  let inspector: InspectorSession | null = null;
+  const profiler = new CpuProfiler();
   const handlers: Record<string, Handler> = {
     mark: () => {
       stats0 = server.stats();
       counters0 = counters();
-      cpu0 = process.cpuUsage();
-      t0 = performance.now();
+      clock.mark();
       return {};
     },
     measure: () => {
-      const cpu = cpuSince(cpu0);
-      const seconds = (performance.now() - t0) / 1000;
+      const { cpu, seconds } = clock.read();
       const s = server.stats();
       const refused: Record<string, number> = {};
       for (const [k, v] of Object.entries(s.refused)) if (v - (stats0.refused[k] ?? 0) > 0) refused[k] = v - (stats0.refused[k] ?? 0);
@@ -128,19 +153,12 @@ async function serverRole(c: { profileIntervalUs?: number }): Setup {
       return { seconds: (performance.now() - t) / 1000, cpu: cpuSince(cpu) };
     },
     profileStart: async () => {
-      inspector = new InspectorSession();
-      inspector.connect();
-      await inspector.post('Profiler.enable');
-      await inspector.post('Profiler.setSamplingInterval', { interval: c.profileIntervalUs ?? 100 });
-      await inspector.post('Profiler.start');
+      await profiler.start(c.profileIntervalUs ?? 100);
       return {};
     },
     profileStop: async (m) => {
-      if (inspector === null) throw new Error('profiler not started');
-      const { profile } = await inspector.post('Profiler.stop');
-      inspector.disconnect();
-      inspector = null;
-      return { profile: summarizeProfile(profile as unknown as CpuProfile, typeof m.save === 'string' ? m.save : undefined) };
+      const profile = await profiler.stop();
+      return { profile: summarizeProfile(profile, { idle: 'apart', top: 18, save: typeof m.save === 'string' ? m.save : undefined }) };
     },
   };
   return {
@@ -193,31 +211,7 @@ async function agentsRole(c: { count: number; first: number; capabilities: numbe
       }));
       return {};
     },
-    run: async (m) => {
-      const seconds = Number(m.seconds);
-      const samples = new Samples();
-      const errors: Record<string, number> = {};
-      let completed = 0;
-      let failed = 0;
-      const cpu = process.cpuUsage();
-      const t0 = performance.now();
-      const end = t0 + seconds * 1000;
-      await Promise.all(agents.map(async (a) => {
-        while (performance.now() < end) {
-          const s = performance.now();
-          try {
-            await register(a);
-            samples.add((performance.now() - s) * 1000);
-            completed++;
-          } catch (err) {
-            failed++;
-            const code = (err as { code?: string }).code ?? (err as Error).message;
-            errors[code] = (errors[code] ?? 0) + 1;
-          }
-        }
-      }));
-      return { completed, failed, errors, seconds: (performance.now() - t0) / 1000, cpu: cpuSince(cpu), samples: samples.encode() };
-    },
+    run: (m) => timedLoop(agents.length, Number(m.seconds), (i) => register(agents[i])),
   };
   return {
     ready: { agents: agents.length },
@@ -244,34 +238,12 @@ async function lookupsRole(c: { entry: string; capabilities: number; concurrency
       return { records };
     },
     run: async (m) => {
-      const seconds = Number(m.seconds);
-      const samples = new Samples();
-      const errors: Record<string, number> = {};
-      let completed = 0;
-      let failed = 0;
       let records = 0;
-      const cpu = process.cpuUsage();
-      const t0 = performance.now();
-      const end = t0 + seconds * 1000;
-      await Promise.all(Array.from({ length: c.concurrency }, async () => {
-        while (performance.now() < end) {
-          const cap = capName(next++ % c.capabilities);
-          const s = performance.now();
-          try {
-            const r = await node.find({ capability: cap });
-            samples.add((performance.now() - s) * 1000);
-            records += r.records.length;
-            completed++;
-          } catch (err) {
-            failed++;
-            const code = (err as { code?: string }).code ?? (err as Error).message;
-            errors[code] = (errors[code] ?? 0) + 1;
-          }
-        }
-      }));
-      return {
-        completed, failed, errors, records, seconds: (performance.now() - t0) / 1000, cpu: cpuSince(cpu), samples: samples.encode(),
-      };
+      const r = await timedLoop(c.concurrency, Number(m.seconds), async () => {
+        const cap = capName(next++ % c.capabilities);
+        records += (await node.find({ capability: cap })).records.length;
+      });
+      return { ...r, records };
     },
   };
   return {

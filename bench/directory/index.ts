@@ -27,14 +27,15 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from '../lib/args.js';
+import type { ProfileSummary } from '../lib/cpu-profile.js';
+import { Group } from '../lib/group.js';
 import type { CpuLoad, Machine } from '../lib/machine.js';
 import { Child, repoRoot, type ChildExtras, type Message } from '../lib/proc.js';
-import { note, status } from '../lib/progress.js';
+import { note } from '../lib/progress.js';
 import { QUIET_PERCENT, settle } from '../lib/quiet.js';
 import { num, table } from '../lib/table.js';
 import { summarize, type CpuMs, type MemorySnapshot } from '../session/child-lib.js';
 import { cpuMs, cpuPercent, otherCpu, withLoad } from '../session/parent-lib.js';
-import type { ProfileSummary } from './profile.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 
@@ -112,33 +113,17 @@ export interface DirectorySection {
   notes: string[];
 }
 
-class Group {
-  readonly children: Child[] = [];
-  #dies: Promise<never> = new Promise<never>(() => {});
+/** bench/lib/group.ts's Group on this section's child script, a watchdog in every child's config. */
+class DirectoryGroup extends Group {
+  constructor() {
+    super(CHILD, 10_000);
+  }
 
-  spawn(name: string, config: Record<string, unknown>, extras: ChildExtras = {}): Child {
+  start(name: string, config: Record<string, unknown>, extras: ChildExtras = {}): Child {
     // HUBLESS_BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there when it exits.
     const prof = process.env.HUBLESS_BENCH_CPU_PROF;
     const nodeArgs = [...(extras.nodeArgs ?? []), ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, '--cpu-prof-interval', '250'] : [])];
-    const c = new Child(name, CHILD, [JSON.stringify({ watchdogSeconds: 900, ...config })], null, { ...extras, nodeArgs });
-    c.on('tick', (m) => status(String(m.text)));
-    this.children.push(c);
-    this.#dies = Promise.race([this.#dies, c.exited]);
-    this.#dies.catch(() => {});
-    return c;
-  }
-
-  guard<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.#dies]);
-  }
-
-  call<T extends Message = Message>(c: Child, method: string, args: Record<string, unknown>, timeoutMs: number): Promise<T> {
-    c.send({ type: method, ...args });
-    return this.guard(c.next<T>(`${method}:ok`, timeoutMs));
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.children.map((c) => c.stop(10_000)));
+    return this.spawn(name, { watchdogSeconds: 900, ...config }, null, { ...extras, nodeArgs });
   }
 }
 
@@ -179,22 +164,22 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
   const wants = (p: string) => opts.directoryParts.includes(p);
 
   if (wants('registrations') || wants('lookups')) {
-    const g = new Group();
+    const g = new DirectoryGroup();
     let dir: string | null = null;
     try {
-      const server = g.spawn('directory', { role: 'server' }, { env: { UV_THREADPOOL_SIZE: '4' } });
+      const server = g.start('directory', { role: 'server' }, { env: { UV_THREADPOOL_SIZE: '4' } });
       const sr = await g.guard(server.next<Message & { entry: string; dir: string }>('ready', 60_000));
       dir = sr.dir;
       const n = opts.directoryClients;
       const agentProcs: Child[] = [];
       const per = Math.ceil(opts.directoryAgents / n);
       for (let i = 0, first = 0; i < n && first < opts.directoryAgents; i++, first += per) {
-        agentProcs.push(g.spawn(`agents ${i}`, {
+        agentProcs.push(g.start(`agents ${i}`, {
           role: 'agents', count: Math.min(per, opts.directoryAgents - first), first, capabilities, entry: sr.entry,
         }, { env: { UV_THREADPOOL_SIZE: String(Math.max(4, machine.cores)) } }));
       }
       const lookupProcs = wants('lookups')
-        ? Array.from({ length: n }, (_, i) => g.spawn(`lookups ${i}`, {
+        ? Array.from({ length: n }, (_, i) => g.start(`lookups ${i}`, {
           role: 'lookups', entry: sr.entry, capabilities, concurrency: opts.directoryConcurrency,
         }))
         : [];
@@ -285,10 +270,10 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
 
   if (wants('memory')) {
     for (const records of opts.directoryRecords) {
-      const g = new Group();
+      const g = new DirectoryGroup();
       let dir: string | null = null;
       try {
-        const server = g.spawn(`directory (${records} records)`, { role: 'server' }, { nodeArgs: ['--expose-gc'] });
+        const server = g.start(`directory (${records} records)`, { role: 'server' }, { nodeArgs: ['--expose-gc'] });
         const sr = await g.guard(server.next<Message & { dir: string }>('ready', 60_000));
         dir = sr.dir;
         const before = await g.call<Message & { memory: MemorySnapshot; diskBytes: number }>(server, 'memory', {}, 30_000);

@@ -36,6 +36,22 @@ export function cpuSince(start: NodeJS.CpuUsage): CpuMs {
   return { userMs: d.user / 1000, systemMs: d.system / 1000 };
 }
 
+/** CPU and wall time since the last mark(): what a role's `mark`/`measure` requests bracket a run with. */
+export class RunClock {
+  #cpu = process.cpuUsage();
+  #t0 = performance.now();
+
+  mark(): void {
+    this.#cpu = process.cpuUsage();
+    this.#t0 = performance.now();
+  }
+
+  read(): { cpu: CpuMs; seconds: number } {
+    const cpu = cpuSince(this.#cpu);
+    return { cpu, seconds: (performance.now() - this.#t0) / 1000 };
+  }
+}
+
 /**
  * Runs the child: reports `ready` with what `setup` returns, then serves the parent's requests one
  * at a time until `exit`. A watchdog, the loss of the IPC channel or any uncaught error end it.

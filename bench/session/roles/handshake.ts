@@ -13,13 +13,12 @@
  * mode a key closes its session and connects again (a fresh handshake with a key the responder
  * has verified: what a restarted client looks like), until the time is up.
  */
-import { Session as InspectorSession } from 'node:inspector/promises';
-import { fileURLToPath } from 'node:url';
 import { defaultBindingCache, VerifiedBindingCache } from '../../../src/identity/derive.js';
 import { createNode, type Node } from '../../../src/node/node.js';
 import type { Session } from '../../../src/session/session.js';
 import { Transport } from '../../../src/transport/transport.js';
-import { cpuSince, generateIdentities, summarize, tick, type Handler } from '../child-lib.js';
+import { CpuProfiler, summarizeProfile, type ProfileSummary as FullProfileSummary } from '../../lib/cpu-profile.js';
+import { cpuSince, generateIdentities, RunClock, summarize, tick, type Handler } from '../child-lib.js';
 
 export interface HsTarget {
   name: string;
@@ -29,7 +28,9 @@ export interface HsTarget {
 }
 
 const HOST = '127.0.0.1';
-const repoUrl = new URL('../../../', import.meta.url).href;
+
+/** What the server reports of its profile (the shared summary without idle time and file). */
+export type ProfileSummary = Pick<FullProfileSummary, 'totalMs' | 'self' | 'byHublessFunction'>;
 
 type Counters = Record<string, number>;
 
@@ -54,8 +55,7 @@ export async function hsServer(): Promise<{ ready: Record<string, unknown>; hand
     name, address: n.address.toString(), publicKey: n.publicKey.toString('hex'),
     endpoint: { address: n.endpoint.address, port: n.endpoint.port },
   }));
-  let cpu0 = process.cpuUsage();
-  let t0 = performance.now();
+  const clock = new RunClock();
   let before: Record<string, { hs: Counters; drops: Counters }> = {};
   const counters = (): Record<string, { hs: Counters; drops: Counters }> => Object.fromEntries(
     Object.entries(nodes).map(([k, n]) => {
@@ -63,19 +63,17 @@ export async function hsServer(): Promise<{ ready: Record<string, unknown>; hand
       return [k, { hs: { ...s.handshake } as unknown as Counters, drops: { ...s.drops } as unknown as Counters }];
     }),
   );
-  let inspector: InspectorSession | null = null;
+  const profiler = new CpuProfiler();
   let cache0 = { hits: 0, misses: 0 };
   const handlers: Record<string, Handler> = {
     mark: () => {
       before = counters();
       cache0 = { hits: cache.hits, misses: cache.misses };
-      cpu0 = process.cpuUsage();
-      t0 = performance.now();
+      clock.mark();
       return {};
     },
     measure: () => {
-      const cpu = cpuSince(cpu0);
-      const seconds = (performance.now() - t0) / 1000;
+      const { cpu, seconds } = clock.read();
       const after = counters();
       const perNode = Object.fromEntries(Object.keys(nodes).map((k) => [k, {
         handshake: nonZero(diff(before[k].hs, after[k].hs)),
@@ -88,19 +86,12 @@ export async function hsServer(): Promise<{ ready: Record<string, unknown>; hand
       };
     },
     profileStart: async () => {
-      inspector = new InspectorSession();
-      inspector.connect();
-      await inspector.post('Profiler.enable');
-      await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
-      await inspector.post('Profiler.start');
+      await profiler.start(100);
       return {};
     },
     profileStop: async () => {
-      if (inspector === null) throw new Error('profiler not started');
-      const { profile } = await inspector.post('Profiler.stop');
-      inspector.disconnect();
-      inspector = null;
-      return { profile: summarizeProfile(profile as unknown as CpuProfile) };
+      const { totalMs, self, byHublessFunction } = summarizeProfile(await profiler.stop(), { idle: 'counted', top: 16 });
+      return { profile: { totalMs, self, byHublessFunction } };
     },
   };
   return {
@@ -208,85 +199,4 @@ export async function hsClient(cfg: { keys: number }): Promise<{ ready: Record<s
       for (const id of ids) id.destroy();
     },
   };
-}
-
-// ---- CPU profile summary ----
-
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
-  samples: number[];
-  timeDeltas: number[];
-  startTime: number;
-  endTime: number;
-}
-
-export interface ProfileEntry {
-  name: string;
-  ms: number;
-  percent: number;
-}
-
-export interface ProfileSummary {
-  totalMs: number;
-  /** Where the CPU was when sampled, by function; native code is named after the JS function that called it. */
-  self: ProfileEntry[];
-  /**
-   * By the innermost hubless function on the stack: its own time plus everything it called that is
-   * not itself a hubless function (node:crypto, sodium-native, Buffer, GC it triggered...).
-   */
-  byHublessFunction: ProfileEntry[];
-}
-
-/** Function and file (line numbers are those of tsx's output, so they are left out for our own files). */
-function frameName(f: { functionName: string; url: string }): string {
-  const fn = f.functionName === '' ? '(anonymous)' : f.functionName;
-  if (f.url === '') return fn;
-  if (f.url.startsWith(repoUrl)) return `${fn} ${f.url.slice(repoUrl.length)}`;
-  let url = f.url.startsWith('file://') ? fileURLToPath(f.url) : f.url;
-  url = url.replace(/^.*node_modules\//, '');
-  return `${fn} ${url}`;
-}
-
-/** V8's own entries in a CPU profile (everything else without a script is native code). */
-const PSEUDO_FRAMES = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
-
-function summarizeProfile(p: CpuProfile, top = 16): ProfileSummary {
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const self = new Map<string, number>();
-  const ours = new Map<string, number>();
-  const add = (m: Map<string, number>, k: string, v: number): void => void m.set(k, (m.get(k) ?? 0) + v);
-  let total = 0;
-  for (let i = 0; i < p.samples.length; i++) {
-    const dt = (p.timeDeltas[i + 1] ?? 0) / 1000; // the gap after sample i is sample i's time
-    total += dt;
-    const leafId = p.samples[i];
-    const leaf = byId.get(leafId)!;
-    // Native code (no script) is charged to the JS function that called it: V8's names for native
-    // callbacks are not reliable (sodium-native's all show up under one name).
-    let name = frameName(leaf.callFrame);
-    if (leaf.callFrame.url === '' && !PSEUDO_FRAMES.has(leaf.callFrame.functionName)) {
-      let up = parent.get(leafId);
-      while (up !== undefined && byId.get(up)!.callFrame.url === '') up = parent.get(up);
-      name = up === undefined ? `native code` : `native code called by ${frameName(byId.get(up)!.callFrame)}`;
-    }
-    add(self, name, dt);
-    let id: number | undefined = leafId;
-    let owner = '(outside hubless code: event loop, idle, GC between calls)';
-    while (id !== undefined) {
-      const f = byId.get(id)!.callFrame;
-      if (f.url.startsWith(repoUrl) && f.url.includes('/src/')) {
-        owner = frameName(f);
-        break;
-      }
-      id = parent.get(id);
-    }
-    if (leaf.callFrame.functionName === '(idle)') owner = '(idle)';
-    add(ours, owner, dt);
-  }
-  const list = (m: Map<string, number>): ProfileEntry[] => [...m.entries()]
-    .sort((a, b) => b[1] - a[1]).slice(0, top)
-    .map(([name, ms]) => ({ name, ms, percent: total > 0 ? (ms / total) * 100 : 0 }));
-  return { totalMs: total, self: list(self), byHublessFunction: list(ours) };
 }

@@ -29,23 +29,17 @@ interface UdxInstance {
   createStream(id: number): UdxStream;
 }
 
-function open(cfg: PeerConfig): { udx: UdxInstance; socket: UdxSocket } {
+/**
+ * One side's socket and streams (both sides are alike): `stream()` creates the next stream of
+ * this side, `localIds` + n, and connects it to the other side's `remoteIds` + n.
+ */
+function side(cfg: PeerConfig, localIds: number, remoteIds: number): Pick<SenderSide, 'info' | 'setup' | 'stats' | 'close'> & { stream(): UdxStream } {
   const udx = new (UDX as unknown as new () => UdxInstance)();
   const socket = udx.createSocket();
   socket.bind(0, cfg.host);
   // The same 4 MiB kernel buffers hubless's transport asks for.
   socket.setRecvBufferSize(4 << 20);
   socket.setSendBufferSize(4 << 20);
-  return { udx, socket };
-}
-
-async function closeAll(streams: UdxStream[], socket: UdxSocket): Promise<void> {
-  for (const s of streams) s.destroy();
-  await socket.close().catch(() => {});
-}
-
-async function openSender(cfg: PeerConfig): Promise<SenderSide> {
-  const { udx, socket } = open(cfg);
   const streams: UdxStream[] = [];
   let peerPort = 0;
   return {
@@ -53,46 +47,50 @@ async function openSender(cfg: PeerConfig): Promise<SenderSide> {
     setup(s: Setup): void {
       peerPort = (s.peerInfo as { port: number }).port;
     },
+    stream(): UdxStream {
+      const s = udx.createStream(localIds + streams.length);
+      s.on('error', () => {});
+      s.connect(socket, remoteIds + streams.length, peerPort, cfg.peerHost);
+      streams.push(s);
+      return s;
+    },
+    stats: () => ({}),
+    close: async () => {
+      for (const s of streams) s.destroy();
+      await socket.close().catch(() => {});
+    },
+  };
+}
+
+async function openSender(cfg: PeerConfig): Promise<SenderSide> {
+  const { stream, ...rest } = side(cfg, SENDER_IDS, RECEIVER_IDS);
+  return {
+    ...rest,
     async open(n: number): Promise<Sink[]> {
       const out: Sink[] = [];
       for (let i = 0; i < n; i++) {
-        const s = udx.createStream(SENDER_IDS + streams.length);
-        s.on('error', () => {});
-        s.connect(socket, RECEIVER_IDS + streams.length, peerPort, cfg.peerHost);
-        streams.push(s);
+        const s = stream();
         out.push({ write: (c) => s.write(c), onceDrain: (fn) => s.once('drain', fn) });
       }
       return out;
     },
-    stats: () => ({}),
-    close: () => closeAll(streams, socket),
   };
 }
 
 async function openReceiver(cfg: PeerConfig, rx: RxCounter): Promise<ReceiverSide> {
-  const { udx, socket } = open(cfg);
-  const streams: UdxStream[] = [];
-  let peerPort = 0;
+  const { stream, ...rest } = side(cfg, RECEIVER_IDS, SENDER_IDS);
   return {
-    info: { port: socket.address().port },
-    setup(s: Setup): void {
-      peerPort = (s.peerInfo as { port: number }).port;
-    },
+    ...rest,
     accept(n: number): void {
       for (let i = 0; i < n; i++) {
-        const s = udx.createStream(RECEIVER_IDS + streams.length);
-        s.on('error', () => {});
-        s.connect(socket, SENDER_IDS + streams.length, peerPort, cfg.peerHost);
+        const s = stream();
         const check = rx.stream();
         s.on('data', (c: Buffer) => {
           check(c);
           rx.lastRx = performance.now();
         });
-        streams.push(s);
       }
     },
-    stats: () => ({}),
-    close: () => closeAll(streams, socket),
   };
 }
 
