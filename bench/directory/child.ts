@@ -241,7 +241,10 @@ async function lookupsRole(c: { entry: string; capabilities: number; concurrency
       let records = 0;
       const r = await timedLoop(c.concurrency, Number(m.seconds), async () => {
         const cap = capName(next++ % c.capabilities);
-        records += (await node.find({ capability: cap })).records.length;
+        // Awaited first: `records += await …` would read `records` before the await and lose
+        // the other workers' additions.
+        const found = (await node.find({ capability: cap })).records.length;
+        records += found;
       });
       return { ...r, records };
     },
