@@ -160,9 +160,10 @@ export class DirectoryMembership {
       }
     }
     const cacheKey = dialled !== null ? `#${dialled.node}` : String(target);
-    const openTo = (node: number) => this.#node.sessions().find((s) => !s.closed && s.remoteAddress.node === node);
     const cached = this.#cache.get(cacheKey);
-    const existing = dialled !== null ? openTo(dialled.node) : cached && openTo(Address.parse(cached.record.address).node);
+    const existing = dialled !== null
+      ? this.#node.sessionTo(dialled)
+      : cached && this.#node.sessionTo(cached.record.address);
     if (existing) return existing;
     let signed: SignedRecord;
     try {

@@ -124,6 +124,10 @@ const COOKIE_JAR_ENTRIES = 4096;
 /** A peer's waiters while it has none (most peers, most of the time): shared, never pushed to. */
 const NO_WAITERS = Object.freeze([]) as unknown as Waiter[];
 
+function addressKey(a: Address): number {
+  return a.network * 2 ** 32 + a.node;
+}
+
 function nodeClosed(): HublessError {
   return new HublessError('ERR_HUBLESS_NODE_CLOSED', 'the node is closed');
 }
@@ -161,6 +165,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #peers = new Map<string, Peer>();
   readonly #sessions = new Set<SessionCore>();
   readonly #sessionsByIndex = new Map<number, SessionCore>();
+  /** Open sessions by the peer's 48-bit address (network × 2^32 + node id): connect by address without a scan. */
+  readonly #sessionsByAddress = new Map<number, SessionCore>();
   readonly #pendingByIndex = new Map<number, PendingHandshake>();
   readonly #ports = new Map<number, PortListener>();
   readonly #drainWaiters = new Set<SessionCore>();
@@ -451,6 +457,13 @@ export class Node extends EventEmitter<NodeEvents> {
   session(publicKey: Uint8Array | string): Session | undefined {
     const s = this.#peers.get(publicKeyBytes(publicKey).toString('hex'))?.session;
     return s === null || s === undefined ? undefined : s.session;
+  }
+
+  /** The open session with the node at this address, if any. */
+  sessionTo(address: Address | string): Session | undefined {
+    const a = typeof address === 'string' ? Address.parse(address) : address;
+    const core = this.#sessionsByAddress.get(addressKey(a));
+    return core === undefined || core.closed ? undefined : core.session;
   }
 
   /** Every open session. */
@@ -957,6 +970,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#streams.attach(core.conn, core);
     peer.session = core;
     this.#sessions.add(core);
+    this.#sessionsByAddress.set(addressKey(address), core);
     this.#counters.sessionsOpened++;
     const waiters = peer.waiters;
     peer.waiters = NO_WAITERS;
@@ -987,6 +1001,8 @@ export class Node extends EventEmitter<NodeEvents> {
     // A session closed here ends its streams quietly; one that failed passes its error on.
     this.#streams.detach(core.conn, error);
     this.#sessions.delete(core);
+    const key = addressKey(core.remoteAddress);
+    if (this.#sessionsByAddress.get(key) === core) this.#sessionsByAddress.delete(key);
     this.#drainWaiters.delete(core);
     this.#counters.sessionsClosed++;
     const peer = this.#peers.get(core.peerKey);

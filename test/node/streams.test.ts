@@ -22,6 +22,9 @@ test('session.openStream reaches node.listen(port) and carries bytes both ways',
     const listener = b.listen(7);
     const accepted = once(listener, 'stream') as Promise<[Stream, Session]>;
     const sa = await a.connect(b.address, { publicKey: b.publicKey, endpoint: endpointOf(b) });
+    assert.equal(a.sessionTo(b.address), sa);
+    assert.equal(a.sessionTo(b.address.toString()), sa);
+    assert.equal(a.sessionTo(a.address), undefined);
     const s = sa.openStream(7);
     assert.equal(s.session, sa);
     const sent = writeAll(s, 2 << 20, 64 << 10);
@@ -145,6 +148,7 @@ test('closing a session ends its streams; the peer restarting fails them with an
     s.on('error', (e) => (errored = e));
     const closed = once(s, 'close');
     sa.close();
+    assert.equal(a.sessionTo(b.address), undefined, 'a closed session is not found by address');
     await withTimeout(closed, 2000, 'stream close');
     assert.equal(errored, null, 'a local close is not an error');
     assert.throws(() => sa.openStream(7), { code: 'ERR_HUBLESS_SESSION_CLOSED' });
