@@ -70,8 +70,33 @@ export const QUERY_LIMITS = {
 } as const;
 
 const bad = (msg: string) => directoryError(DirectoryCodes.BAD_QUERY, msg);
-/** Queries produced by validateQuery, so matches() never trusts a look-alike object. */
-const validated = new WeakSet<object>();
+/**
+ * What validateQuery returns: the class's private brand tells matches() a validated query from a
+ * look-alike object (a brand check costs less than a WeakSet, whose entries also weigh on the GC).
+ */
+class ValidatedQuery implements NormalizedQuery {
+  readonly #brand = true;
+  declare address?: string;
+  declare hostname?: string;
+  allOf: CapabilityFilter[];
+  anyOf: CapabilityFilter[];
+  declare group?: string;
+  limit: number;
+  declare after?: string;
+
+  constructor(filters: Omit<NormalizedQuery, 'limit' | 'after'>, limit: number) {
+    if (filters.address !== undefined) this.address = filters.address;
+    if (filters.hostname !== undefined) this.hostname = filters.hostname;
+    this.allOf = filters.allOf;
+    this.anyOf = filters.anyOf;
+    if (filters.group !== undefined) this.group = filters.group;
+    this.limit = limit;
+  }
+
+  static is(q: object): q is ValidatedQuery {
+    return #brand in q;
+  }
+}
 const QUERY_FIELDS = ['address', 'hostname', 'capability', 'allOf', 'anyOf', 'group', 'limit', 'cursor'];
 const RANGE_KEYS = ['gt', 'gte', 'lt', 'lte'] as const;
 
@@ -201,9 +226,8 @@ export function validateQuery(input: unknown): NormalizedQuery {
     }
     limit = input.limit;
   }
-  const out: NormalizedQuery = { ...filters, limit };
+  const out = new ValidatedQuery(filters, limit);
   if (input.cursor !== undefined) out.after = decodeCursor(input.cursor, queryFingerprint(out));
-  validated.add(out);
   return out;
 }
 
@@ -242,7 +266,7 @@ export function visibleTo(record: AgentRecord, view: ViewOptions = {}): boolean 
  * (lease) is the store's concern. `query` may be raw: it is validated first.
  */
 export function matches(record: AgentRecord, query: DirectoryQuery | NormalizedQuery, view: ViewOptions = {}): boolean {
-  const q = validated.has(query) ? (query as NormalizedQuery) : validateQuery(query);
+  const q = typeof query === 'object' && query !== null && ValidatedQuery.is(query) ? query : validateQuery(query);
   if (!visibleTo(record, view)) return false;
   if (q.address !== undefined && record.address !== q.address) return false;
   if (q.hostname !== undefined && record.hostname !== q.hostname) return false;
