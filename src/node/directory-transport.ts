@@ -16,6 +16,8 @@ export interface NodeDirectoryTransportOptions {
 export class NodeDirectoryTransport implements DirectoryTransport {
   readonly #node: Node;
   readonly #watchIdleMs: number;
+  /** The session each entry's requests went over last: reused while it is open (no key lookup). */
+  readonly #sessions = new Map<ResolvedEntry, Session>();
 
   constructor(node: Node, options: NodeDirectoryTransportOptions = {}) {
     this.#node = node;
@@ -23,12 +25,20 @@ export class NodeDirectoryTransport implements DirectoryTransport {
   }
 
   async #session(entry: ResolvedEntry, timeoutMs: number): Promise<Session> {
-    // The open session first: node.connect() converts the key to X25519 (~60 µs) before it
-    // looks for one, which cost more than the rest of a lookup.
+    // The session used last, then the node's open session: node.connect() converts the key to
+    // X25519 (~60 µs) before it looks for one, which cost more than the rest of a lookup, and
+    // node.session() hashes the key to find it (a few µs per request).
+    const last = this.#sessions.get(entry);
+    if (last !== undefined && !last.closed) return last;
     const open = this.#node.session(entry.publicKey);
-    if (open !== undefined && !open.closed) return open;
+    if (open !== undefined && !open.closed) {
+      this.#sessions.set(entry, open);
+      return open;
+    }
     try {
-      return await this.#node.connect(entry.publicKey, { endpoint: entry.endpoint, timeoutMs });
+      const session = await this.#node.connect(entry.publicKey, { endpoint: entry.endpoint, timeoutMs });
+      this.#sessions.set(entry, session);
+      return session;
     } catch (err) {
       const code = (err as HublessError).code;
       if (code === 'ERR_HUBLESS_HANDSHAKE_TIMEOUT') {
@@ -70,6 +80,8 @@ export class NodeDirectoryTransport implements DirectoryTransport {
   }
 
   reset(entry: ResolvedEntry): void {
+    this.#sessions.get(entry)?.close();
+    this.#sessions.delete(entry);
     this.#node.session(entry.publicKey)?.close();
   }
 }

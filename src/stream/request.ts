@@ -66,50 +66,82 @@ export function requestOn(stream: Stream, payload: unknown, options: RequestOpti
     stream.destroy();  // nothing was sent on it
     return Promise.reject(err);
   }
-  const maxResponseSize = options.maxResponseSize ?? DEFAULT_MAX_RESPONSE;
-  const signal = options.signal;
-  return new Promise<unknown>((resolve, reject) => {
-    let settled = false;
-    let onAbort: (() => void) | undefined;
-    const settle = (err: unknown, value?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
-      if (err !== null) reject(err);
-      else resolve(value);
-    };
-    const timer = setTimeout(() => {
-      stream.destroy();
-      settle(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
+  return new PendingRequest(stream, frame, timeoutMs, options.maxResponseSize ?? DEFAULT_MAX_RESPONSE, options.signal).promise;
+}
+
+/**
+ * One request in flight: its state lives in this object and its callbacks are methods (one bound
+ * answer callback, the timer takes the object as argument), not a set of closures per call.
+ */
+class PendingRequest {
+  readonly promise: Promise<unknown>;
+  readonly stream: Stream;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  resolve!: (value: unknown) => void;
+  reject!: (err: unknown) => void;
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+  onAbort: (() => void) | undefined;
+
+  constructor(stream: Stream, frame: Buffer, timeoutMs: number, maxResponseSize: number, signal: AbortSignal | undefined) {
+    this.stream = stream;
+    this.timeoutMs = timeoutMs;
+    this.signal = signal;
+    this.promise = new Promise<unknown>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.timer = setTimeout(requestTimedOut, timeoutMs, this);
     if (signal !== undefined) {
-      onAbort = () => {
-        stream.destroy();
-        settle(signal.reason ?? new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted'));
-      };
+      this.onAbort = this.abort.bind(this);
       if (signal.aborted) {
-        onAbort();
+        this.abort();
         return;
       }
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', this.onAbort, { once: true });
     }
     // A failed write destroys the stream with its error, which the reader reports.
     stream.end(frame);
-    readFirstMessage(stream, { maxMessageSize: maxResponseSize }, (err, answer) => {
-      if (err !== null) return settle(err);
-      if (answer === NO_MESSAGE) {
-        return settle(new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the responder ended the stream without an answer'));
-      }
-      let value: unknown;
-      try {
-        value = decodeAnswer(answer);
-      } catch (e) {
-        return settle(e);
-      }
-      settle(null, value);
-    });
-  });
+    readFirstMessage(stream, { maxMessageSize: maxResponseSize }, this.answered.bind(this));
+  }
+
+  settle(err: unknown, value?: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
+    if (err !== null) this.reject(err);
+    else this.resolve(value);
+  }
+
+  timedOut(): void {
+    this.stream.destroy();
+    this.settle(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${this.timeoutMs} ms`));
+  }
+
+  abort(): void {
+    this.stream.destroy();
+    this.settle(this.signal!.reason ?? new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted'));
+  }
+
+  answered(err: Error | null, answer?: unknown): void {
+    if (err !== null) return this.settle(err);
+    if (answer === NO_MESSAGE) {
+      return this.settle(new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the responder ended the stream without an answer'));
+    }
+    let value: unknown;
+    try {
+      value = decodeAnswer(answer);
+    } catch (e) {
+      return this.settle(e);
+    }
+    this.settle(null, value);
+  }
+}
+
+function requestTimedOut(request: PendingRequest): void {
+  request.timedOut();
 }
 
 function decodeAnswer(answer: unknown): unknown {
