@@ -239,9 +239,8 @@ export class Node extends EventEmitter<NodeEvents> {
       },
       acceptStream: (core, stream) => node.#onStream(core, stream),
       suspect: (core) => {
-        if (!core.confirmed) return;
-        node.#counters.deadPeerChecks++;
-        node.#startRekey(core);
+        // Every stream of a silent session times out at once: one check, counted once.
+        if (core.confirmed && node.#startRekey(core)) node.#counters.deadPeerChecks++;
       },
     };
     this.#mux = TransportMux.join(transport, this.#member, ownsTransport);
@@ -831,11 +830,13 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#sendInitiation(pending, 'first');
   }
 
-  #startRekey(core: SessionCore): void {
-    if (this.#closed || core.closed) return;
+  /** Starts a rekey handshake unless one is under way; true when it started one. */
+  #startRekey(core: SessionCore): boolean {
+    if (this.#closed || core.closed) return false;
     const peer = this.#peers.get(core.peerKey);
-    if (peer === undefined || peer.pending !== null) return;
+    if (peer === undefined || peer.pending !== null) return false;
     this.#startPending(peer, true, core.endpoint, null, core.remoteAddress.node, Date.now() + this.#opts.handshakeTimeoutMs);
+    return true;
   }
 
   #sendInitiation(pending: PendingHandshake, reason: 'first' | 'timer' | 'cookie'): void {
