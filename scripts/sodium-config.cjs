@@ -4,15 +4,27 @@
 //  2. the system libsodium, linked dynamically (from-source builds only; said loudly on stderr);
 // HUBLESS_REQUIRE_STATIC_SODIUM=1 (set by the prebuild) forbids 2.
 'use strict';
-const { existsSync } = require('node:fs');
+const { existsSync, readdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { homedir } = require('node:os');
 const { execFileSync } = require('node:child_process');
 
-const VERSION = '1.0.18';
 const mode = process.argv[2];
-const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-const prefix = process.env.HUBLESS_SODIUM_PREFIX || join(cache, 'hubless', `libsodium-${VERSION}`);
+const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'hubless');
+const prefix = process.env.HUBLESS_SODIUM_PREFIX || newestCached();
+
+// The newest archive build-libsodium.sh left in the cache (it keys them by version).
+function newestCached() {
+  let names = [];
+  try { names = readdirSync(cache).filter((n) => /^libsodium-\d+(\.\d+)*$/.test(n)); } catch { /* no cache yet */ }
+  const key = (n) => n.slice('libsodium-'.length).split('.').map(Number);
+  names.sort((a, b) => {
+    const x = key(a), y = key(b);
+    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) - (y[i] || 0);
+    return 0;
+  });
+  return names.length ? join(cache, names[names.length - 1]) : join(cache, 'libsodium-none');
+}
 
 function fail(msg) {
   process.stderr.write(`\nhubless: ${msg}\n` +
