@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts through node:test with tsx, one file at a time (2 shared cores:
 // concurrent network tests only add noise). Extra arguments filter files by substring.
+// --expose-gc: node --test (Node 20+) starts each file's process with this process's execArgv
+// (minus the --test* flags), so tests get global.gc and leak checks can collect before measuring.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +28,7 @@ if (files.length === 0) {
 }
 const res = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files],
+  ['--expose-gc', '--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=300000', ...files],
   { stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);
