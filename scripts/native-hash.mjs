@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Hash of everything that determines the native addon: binding.gyp, native/* and the libsodium
-// version scripts/build-libsodium.sh pins. The prebuild records it; `--check` fails when the committed prebuild was built from other sources.
+// version and build flavour scripts/build-libsodium.sh pins. The prebuild records it; `--check`
+// fails when the committed prebuild was built from other sources.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -17,9 +18,11 @@ export function nativeSourceHash() {
     h.update(readFileSync(join(root, f)));
     h.update('\0');
   }
-  const pinned = /^pinned=(\S+)$/m.exec(readFileSync(join(root, 'scripts', 'build-libsodium.sh'), 'utf8'));
-  if (!pinned) throw new Error('scripts/build-libsodium.sh pins no libsodium version (pinned=...)');
-  h.update(`libsodium ${pinned[1]}\0`);
+  const script = readFileSync(join(root, 'scripts', 'build-libsodium.sh'), 'utf8');
+  const pinned = /^pinned=(\S+)$/m.exec(script);
+  const stamp = /^stamp=(.+)$/m.exec(script);
+  if (!pinned || !stamp) throw new Error('scripts/build-libsodium.sh lacks its pinned= or stamp= line');
+  h.update(`libsodium ${pinned[1]} ${stamp[1]}\0`);
   return h.digest('hex');
 }
 
