@@ -248,6 +248,23 @@ function hublessDetails(p: PeerResult): string[] {
   ];
 }
 
+// The foundation issue's goals, judged on this run's figures only (peers vary run to run).
+const GOAL_GOODPUT_MBPS = 600;
+const GOAL_OVER: Record<string, number> = { 'dgram-crypto': 10, dgram: 3, udx: 3 };
+
+function datagramGoals(peers: PeerResult[]): string[] {
+  const hub = peers.find((p) => p.peer === 'hubless');
+  if (!hub) return [];
+  const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+  const out = [`goal >= ${GOAL_GOODPUT_MBPS} MB/s of verified goodput: ${num(hub.goodputMBps, 0)} MB/s: ${verdict(hub.goodputMBps >= GOAL_GOODPUT_MBPS)}`];
+  for (const p of peers) {
+    const want = GOAL_OVER[p.peer];
+    if (want === undefined) continue;
+    out.push(`goal >= ${want}x ${p.label}: ${times(p.hublessOverPeer)}: ${verdict(p.hublessOverPeer >= want)}`);
+  }
+  return ['', ...out];
+}
+
 export function formatDatagram(s: DatagramSection): string {
   const header = [
     'peer', 'payload B', 'sent/s', 'recv pkt/s', 'goodput MB/s', 'loss %', 'CPU send %', 'CPU recv %', 'other CPU %',
@@ -292,6 +309,7 @@ export function formatDatagram(s: DatagramSection): string {
   if (s.peers.some((p) => p.otherCpuPercent >= QUIET_PERCENT)) {
     lines.push('(*) other processes took CPU during this run even after retries: its figures are low.');
   }
+  lines.push(...datagramGoals(s.peers));
   const details = s.peers.filter((p) => p.peer === 'hubless').flatMap(hublessDetails);
   if (details.length > 0) lines.push('', 'hubless data path:', ...details.map((d) => `  ${d}`));
   if (oddities.length > 0) lines.push('', 'kernel drops and bad payloads:', ...oddities.map((d) => `  ${d}`));
