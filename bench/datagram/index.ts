@@ -260,7 +260,8 @@ function datagramGoals(peers: PeerResult[]): string[] {
   for (const p of peers) {
     const want = GOAL_OVER[p.peer];
     if (want === undefined) continue;
-    out.push(`goal >= ${want}x ${p.label}: ${times(p.hublessOverPeer)}: ${verdict(p.hublessOverPeer >= want)}`);
+    const r = p.hublessOverPeer;
+    out.push(`goal >= ${want}x ${p.label}: ${times(r)}: ${verdict(r !== null && r >= want)}`);
   }
   return ['', ...out];
 }
