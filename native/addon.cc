@@ -236,6 +236,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   types.Set("datagram", Napi::Number::New(env, static_cast<int>(PacketType::kDatagram)));
   types.Set("stream", Napi::Number::New(env, static_cast<int>(PacketType::kStream)));
   c.Set("packetTypes", types);
+  Napi::Object bounds = Napi::Object::New(env);
+  auto pair = [&](const BodyBounds& b) {
+    Napi::Array a = Napi::Array::New(env, 2);
+    a.Set(0u, Napi::Number::New(env, b.min));
+    a.Set(1u, Napi::Number::New(env, b.max));
+    return a;
+  };
+  bounds.Set("handshakeInit", pair(kInitiationBody));
+  bounds.Set("handshakeResponse", pair(kResponseBody));
+  bounds.Set("cookieReply", pair(kCookieReplyBody));
+  c.Set("controlBodyBounds", bounds);
   c.Set("streamEventWords", Napi::Number::New(env, kEventWords));
   c.Set("streamMaxEvents", Napi::Number::New(env, kMaxEvents));
   c.Set("streamStatNames", Names(env, kStreamStatNames, kSxCount));

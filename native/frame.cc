@@ -19,6 +19,17 @@ bool IsKnownType(uint8_t type) {
   return false;
 }
 
+bool ControlBodySizeOk(uint8_t type, size_t length) {
+  BodyBounds b;
+  switch (static_cast<PacketType>(type)) {
+    case PacketType::kHandshakeInit: b = kInitiationBody; break;
+    case PacketType::kHandshakeResponse: b = kResponseBody; break;
+    case PacketType::kCookieReply: b = kCookieReplyBody; break;
+    default: return false;
+  }
+  return length >= b.min && length <= b.max;
+}
+
 const char* FrameErrorCode(FrameError e) {
   switch (e) {
     case FrameError::kOk: return "OK";

@@ -39,6 +39,16 @@ bool IsSealedType(uint8_t type);
 // Whether a type is one this version knows.
 bool IsKnownType(uint8_t type);
 
+// Body sizes a handshake-class type can have (docs/PROTOCOL.md, "Handshake"): the fixed layout,
+// plus room for payload fields of later versions. Others never reach JS.
+struct BodyBounds {
+  uint16_t min, max;
+};
+constexpr BodyBounds kInitiationBody{188, 388};
+constexpr BodyBounds kResponseBody{96, 340};
+constexpr BodyBounds kCookieReplyBody{56, 56};
+bool ControlBodySizeOk(uint8_t type, size_t length);
+
 struct FrameHeader {
   uint8_t type;
   uint16_t length;  // bytes after the header

@@ -29,7 +29,7 @@ enum SocketStat : uint32_t {
   kStDropAuth,
   kStDropReplay,
   kStDropTooOld,
-  kStDropControlSize,   // handshake-type packet larger than one 1232-byte datagram
+  kStDropControlSize,   // handshake-type packet of a size its type never has (or STUN > 1232 B)
   kStDropQueueFull,     // send queue over its bound while the kernel pushed back
   kStPendingBytes,      // gauge: ciphertext waiting for the socket to become writable
   kStDropStream,        // stream packet (0x11) with no stream engine attached, or oversized

@@ -915,7 +915,7 @@ void UdpSocket::ProcessDatagram(const uint8_t* p, size_t n, const sockaddr_stora
     return;
   }
   if (!IsSealedType(h.type)) {
-    if (n > kMaxDatagram) {
+    if (!ControlBodySizeOk(h.type, h.length)) {
       stats_[kStDropControlSize]++;
       return;
     }

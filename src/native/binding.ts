@@ -19,6 +19,8 @@ export interface NativeConstants {
   aesGcmAvailable: boolean;
   sodiumVersion: string;
   packetTypes: { handshakeInit: number; handshakeResponse: number; cookieReply: number; datagram: number; stream: number };
+  /** [min, max] body bytes of each handshake-class type; other sizes are dropped natively. */
+  controlBodyBounds: { handshakeInit: [number, number]; handshakeResponse: [number, number]; cookieReply: [number, number] };
   socketStatNames: string[];
   sessionStatNames: string[];
   streamEventWords: number;
