@@ -1,7 +1,9 @@
 /**
  * hubless public API. Everything a user imports comes from here; internals stay in their folders.
  */
-export { HublessError, hasCode, type HublessErrorCode } from './errors.js';
+export {
+  HublessError, hasCode, isHublessErrorCode, HUBLESS_ERROR_CODES, type HublessErrorCode, type HublessDemoErrorCode,
+} from './errors.js';
 
 // Identity and addresses
 export {

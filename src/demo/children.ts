@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { HublessError } from '../errors.js';
+import { HublessError, isHublessErrorCode } from '../errors.js';
 import type { Command, Report } from './protocol.js';
 
 // The agent module sits next to this one, as .ts under tsx and .js when compiled.
@@ -55,7 +55,7 @@ export class Child {
       return;
     }
     if (r.event === 'fatal') {
-      const code = typeof r.code === 'string' && r.code.startsWith('ERR_HUBLESS_') ? r.code as `ERR_HUBLESS_${string}` : 'ERR_HUBLESS_DEMO_AGENT';
+      const code = isHublessErrorCode(r.code) ? r.code : 'ERR_HUBLESS_DEMO_AGENT';
       this.#owner.fail(new HublessError(code, `${this.label}: ${r.error}`));
       return;
     }

@@ -14,7 +14,7 @@
 // The client does not know about sockets: a `DirectoryTransport` carries requests and watch
 // streams (src/node/directory-transport.ts over a hubless Node; tests inject their own).
 import { EventEmitter } from 'node:events';
-import { HublessError } from '../errors.js';
+import { HublessError, remoteError } from '../errors.js';
 import { Address } from '../identity/address.js';
 import { MessageQueue } from '../session/message-queue.js';
 import { DirectoryCodes } from './codes.js';
@@ -476,9 +476,7 @@ export class DirectoryWatch extends EventEmitter<DirectoryWatchEvents> implement
           const m = parseWatchMessage(raw);
           if (m.type === 'ping') continue;
           if (m.type === 'error') {
-            const err = new HublessError(m.code as `ERR_HUBLESS_${string}`, m.message);
-            (err as HublessError & { remote: boolean }).remote = true;
-            throw err;
+            throw remoteError(m.code, m.message);
           }
           if (m.type === 'synced') {
             if (seen !== null) {

@@ -197,8 +197,9 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /**
    * Sends `payload` (anything msgpack encodes) to the request handler on `port` (node.handle)
-   * and resolves with its answer. Errors: ERR_HUBLESS_REQUEST_TIMEOUT, the handler's own
-   * ERR_HUBLESS_* code (with `remote: true`) or ERR_HUBLESS_REMOTE_ERROR, stream errors.
+   * and resolves with its answer. Errors (all HublessErrors): ERR_HUBLESS_REQUEST_TIMEOUT, the
+   * handler's code (with `remote: true`) or ERR_HUBLESS_REMOTE_ERROR (`remoteCode`: a code this
+   * version does not know), ERR_HUBLESS_ABORTED, ERR_HUBLESS_STREAM_CLOSED and the stream's errors.
    */
   request(port: number, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
     let stream: Stream;

@@ -4,7 +4,7 @@
  * message — `[0, value]` or `[1, code, message]` — and ends. A stream costs no round trip to open,
  * so a request is one round trip on an existing session.
  */
-import { HublessError, type HublessErrorCode } from '../errors.js';
+import { HublessError, asHublessError, remoteError } from '../errors.js';
 import { encodeMessage, NO_MESSAGE, readFirstMessage } from './messages.js';
 import type { Stream } from './stream.js';
 
@@ -18,7 +18,7 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Largest response accepted, in bytes of msgpack (default 16 MiB). */
   maxResponseSize?: number;
-  /** Aborts the request (the stream is reset; the promise rejects with the signal's reason). */
+  /** Aborts the request: the stream is reset, the promise rejects with ERR_HUBLESS_ABORTED (`cause`: the signal's reason). */
   signal?: AbortSignal;
 }
 
@@ -111,7 +111,7 @@ class PendingRequest {
     this.settled = true;
     clearTimeout(this.timer);
     if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
-    if (err !== null) this.reject(err);
+    if (err !== null) this.reject(asRequestError(err));
     else this.resolve(value);
   }
 
@@ -122,7 +122,7 @@ class PendingRequest {
 
   abort(): void {
     this.stream.destroy();
-    this.settle(this.signal!.reason ?? new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted'));
+    this.settle(new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted', { cause: this.signal!.reason }));
   }
 
   answered(err: Error | null, answer?: unknown): void {
@@ -140,6 +140,19 @@ class PendingRequest {
   }
 }
 
+/**
+ * A request rejects with HublessErrors only: what Node's stream machinery reports (the stream
+ * closed or was destroyed before the answer: the session ended) becomes ERR_HUBLESS_STREAM_CLOSED.
+ */
+function asRequestError(err: unknown): HublessError {
+  if (err instanceof HublessError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED') {
+    return new HublessError('ERR_HUBLESS_STREAM_CLOSED', 'the stream closed before the answer arrived', { cause: err });
+  }
+  return asHublessError(err);
+}
+
 function requestTimedOut(request: PendingRequest): void {
   request.timedOut();
 }
@@ -148,10 +161,9 @@ function decodeAnswer(answer: unknown): unknown {
   if (Array.isArray(answer) && answer[0] === 0 && answer.length === 2) return answer[1];
   if (Array.isArray(answer) && answer[0] === 1 && answer.length === 3 &&
       typeof answer[1] === 'string' && typeof answer[2] === 'string') {
-    const code = (/^ERR_HUBLESS_[A-Z0-9_]{1,64}$/.test(answer[1]) ? answer[1] : 'ERR_HUBLESS_REMOTE_ERROR') as HublessErrorCode;
-    const err = new HublessError(code, answer[2].slice(0, MAX_ERROR_MESSAGE));
-    (err as HublessError & { remote: boolean }).remote = true;
-    throw err;
+    // A code this version does not know becomes ERR_HUBLESS_REMOTE_ERROR (remoteCode keeps it).
+    const code = /^ERR_HUBLESS_[A-Z0-9_]{1,64}$/.test(answer[1]) ? answer[1] : 'ERR_HUBLESS_REMOTE_ERROR';
+    throw remoteError(code, answer[2].slice(0, MAX_ERROR_MESSAGE));
   }
   throw new HublessError('ERR_HUBLESS_BAD_RESPONSE', 'the answer is not a hubless response');
 }

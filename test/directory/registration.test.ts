@@ -2,7 +2,7 @@
 // reflexive endpoint, re-registration after a lapsed lease, stale seq recovery, definitive refusals.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HublessError } from '../../src/errors.js';
+import { HublessError, type HublessErrorCode } from '../../src/errors.js';
 import { Registration } from '../../src/directory/registration.js';
 import type { LeaseAnswer } from '../../src/directory/protocol.js';
 import type { Endpoint, SignedRecord } from '../../src/directory/record-types.js';
@@ -10,7 +10,7 @@ import { verifyRecord } from '../../src/directory/record.js';
 import { newAgent, waitFor } from './helpers.js';
 
 function remote(code: string): HublessError {
-  const e = new HublessError(code as `ERR_HUBLESS_${string}`, code);
+  const e = new HublessError(code as HublessErrorCode, code);
   (e as HublessError & { remote: boolean }).remote = true;
   return e;
 }

@@ -2,7 +2,7 @@
 // (store-lmdb.test.ts, store-redis.test.ts).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { hasCode } from '../../src/errors.js';
+import { hasCode, type HublessErrorCode } from '../../src/errors.js';
 import type { ChangeEvent, DirectoryStore, SignalBus } from '../../src/directory/store.js';
 import type { DirectoryQuery } from '../../src/directory/query.js';
 import { fakeClock, newAgent, newSigner, sign, waitFor, type Agent } from './helpers.js';
@@ -16,7 +16,7 @@ export interface StoreHarness {
 /** Creates a fresh, empty store with a fake clock (sweeping only when the test asks). */
 export type StoreFactory = () => Promise<StoreHarness>;
 
-const code = (c: string) => (e: unknown) => hasCode(e as Error, c as `ERR_HUBLESS_${string}`);
+const code = (c: string) => (e: unknown) => hasCode(e as Error, c as HublessErrorCode);
 
 async function collect(store: DirectoryStore, query: DirectoryQuery, view = {}) {
   const out: string[] = [];
