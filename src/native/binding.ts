@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { HublessError, asHublessError, isHublessErrorCode } from '../errors.js';
 
 export interface NativeConstants {
   version: number;
@@ -96,5 +97,24 @@ export interface NativeAddon {
 const require = createRequire(import.meta.url);
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-export const native: NativeAddon = require('node-gyp-build')(packageRoot);
+export const native: NativeAddon = loadAddon();
 export const constants = native.constants;
+
+/**
+ * The addon, or a HublessError: ERR_HUBLESS_NATIVE_UNAVAILABLE when there is neither a local
+ * build nor a prebuild for this platform (or it fails to load), ERR_HUBLESS_SODIUM_INIT when its
+ * libsodium does not initialise.
+ */
+function loadAddon(): NativeAddon {
+  try {
+    return require('node-gyp-build')(packageRoot) as NativeAddon;
+  } catch (err) {
+    if (isHublessErrorCode((err as { code?: unknown } | null)?.code)) throw asHublessError(err);
+    throw new HublessError(
+      'ERR_HUBLESS_NATIVE_UNAVAILABLE',
+      `the hubless native addon cannot be loaded (${err instanceof Error ? err.message : String(err)}); ` +
+      'build it with `npm run build:native` (see README)',
+      { cause: err },
+    );
+  }
+}

@@ -12,7 +12,7 @@
  * An incoming stream nobody takes is refused (reset with RESET_CODE_REFUSED).
  */
 import { EventEmitter } from 'node:events';
-import { HublessError } from '../errors.js';
+import { HublessError, asHublessError } from '../errors.js';
 import { constants, native, type NativeStreamEngine } from '../native/binding.js';
 import { nativeSocketOf, type Transport } from '../transport/transport.js';
 import { RESET_CODE_MESSAGE_INVALID, RESET_CODE_MESSAGE_TOO_LARGE } from './messages.js';
@@ -106,27 +106,43 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
 
   constructor(transport: Transport) {
     super();
-    this.#engine = new native.StreamEngine(nativeSocketOf(transport), {
-      onEvents: (n) => this.#onEvents(n),
-      slab: this.#slab,
-      events: this.#events,
-      stats: this.#stats,
-    });
+    try {
+      this.#engine = new native.StreamEngine(nativeSocketOf(transport), {
+        onEvents: (n) => this.#onEvents(n),
+        slab: this.#slab,
+        events: this.#events,
+        stats: this.#stats,
+      });
+    } catch (err) {
+      throw asHublessError(err);
+    }
     transport.once('close', () => this.#onTransportClose());
   }
 
   configure(options: StreamOptions): void {
-    this.#engine.configure(options);
+    try {
+      this.#engine.configure(options);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /** TEST-ONLY: loss, reordering, duplication and delay of this side's stream packets. */
   setFaults(options: FaultOptions | null): void {
-    this.#engine.setFaults(options);
+    try {
+      this.#engine.setFaults(options);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /** @internal TEST-ONLY: seals arbitrary plaintext as a stream packet on a session. */
   injectPlaintext(session: number, plaintext: Uint8Array): void {
-    this.#engine.injectPlaintext(session, plaintext);
+    try {
+      this.#engine.injectPlaintext(session, plaintext);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /** @internal A node takes the incoming streams of its logical session `conn`. */
@@ -160,7 +176,12 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'dstPort must be an integer in 1..65535');
     }
     const src = srcPort ?? this.#ephemeralPort();
-    const id = this.#engine.open(session, dstPort, src);
+    let id: number;
+    try {
+      id = this.#engine.open(session, dstPort, src);
+    } catch (err) {
+      throw asHublessError(err);
+    }
     return this.#add(session, id, src, dstPort);
   }
 
@@ -173,7 +194,14 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
 
   /** Congestion and recovery state of one session (one native call), or null if it has none. */
   sessionStats(session: number): StreamSessionStats | null {
-    if (this.#closed || !this.#engine.sessionStats(session, this.#scratch)) return null;
+    if (this.#closed) return null;
+    let found: boolean;
+    try {
+      found = this.#engine.sessionStats(session, this.#scratch);
+    } catch (err) {
+      throw asHublessError(err);
+    }
+    if (!found) return null;
     const out: StreamSessionStats = {};
     constants.streamSessionStatNames.forEach((name, i) => (out[name] = this.#scratch[i]));
     return out;

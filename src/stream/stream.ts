@@ -12,7 +12,7 @@
  *   ERR_STREAM_WRITE_AFTER_END.
  */
 import { Duplex } from 'node:stream';
-import { HublessError } from '../errors.js';
+import { HublessError, asHublessError } from '../errors.js';
 import type { NativeStreamEngine } from '../native/binding.js';
 import type { Session } from '../session/session.js';
 import { readMessages, encodeMessage, type MessageOptions } from './messages.js';
@@ -79,7 +79,7 @@ export class Stream extends Duplex {
       }
       cb();
     } catch (err) {
-      cb(err as Error);
+      cb(asHublessError(err));
     }
   }
 
@@ -89,7 +89,7 @@ export class Stream extends Duplex {
       this.#finSent = true;
       cb();
     } catch (err) {
-      cb(err as Error);
+      cb(asHublessError(err));
     }
   }
 

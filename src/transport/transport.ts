@@ -4,7 +4,7 @@
  * arrives as one 'datagrams' event per batch, never one per packet.
  */
 import { EventEmitter } from 'node:events';
-import { HublessError } from '../errors.js';
+import { HublessError, asHublessError } from '../errors.js';
 import { constants, native, type NativeUdpSocket } from '../native/binding.js';
 import { addressFromWords, type UdpEndpoint } from './ip-words.js';
 
@@ -167,29 +167,43 @@ export class Transport extends EventEmitter<TransportEvents> {
     if (!Number.isInteger(slabSize) || slabSize < 256 << 10 || slabSize > 64 << 20) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'slabSize must be an integer between 256 KiB and 64 MiB');
     }
-    this.#slab = Buffer.alloc(slabSize);
-    this.#batch = new DatagramBatch(this.#meta, this.#slab);
-    this.#socket = new native.UdpSocket({
-      onBatch: (d, c) => this.#onBatch(d, c),
-      onDrain: () => this.emit('drain'),
-      slab: this.#slab,
-      meta: this.#meta,
-      stats: this.#stats,
-    });
-    nativeSockets.set(this, this.#socket);
-    if (options.ref === false) this.#socket.setRef(false);
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'port must be an integer in 0..65535');
     }
-    this.#socket.bind(host, port, options.ipv6Only ?? false, options.offload ?? true);
-    this.#socket.setBufferSizes(
-      options.receiveBufferSize ?? DEFAULT_SOCKET_BUFFER,
-      options.sendBufferSize ?? DEFAULT_SOCKET_BUFFER,
-    );
-    this.features = this.#socket.features();
-    this.#address = this.#socket.localAddress();
+    this.#slab = Buffer.alloc(slabSize);
+    this.#batch = new DatagramBatch(this.#meta, this.#slab);
+    try {
+      this.#socket = new native.UdpSocket({
+        onBatch: (d, c) => this.#onBatch(d, c),
+        onDrain: () => this.emit('drain'),
+        slab: this.#slab,
+        meta: this.#meta,
+        stats: this.#stats,
+      });
+    } catch (err) {
+      throw asHublessError(err);
+    }
+    try {
+      if (options.ref === false) this.#socket.setRef(false);
+      this.#socket.bind(host, port, options.ipv6Only ?? false, options.offload ?? true);
+      this.#socket.setBufferSizes(
+        options.receiveBufferSize ?? DEFAULT_SOCKET_BUFFER,
+        options.sendBufferSize ?? DEFAULT_SOCKET_BUFFER,
+      );
+      this.features = this.#socket.features();
+      this.#address = this.#socket.localAddress();
+    } catch (err) {
+      // A socket that failed to bind is released now, not by the GC.
+      try {
+        this.#socket.close();
+      } catch {
+        // nothing more to release
+      }
+      throw asHublessError(err);
+    }
+    nativeSockets.set(this, this.#socket);
   }
 
   /** Binds a new transport. Errors: ERR_HUBLESS_ADDRESS_IN_USE, ERR_HUBLESS_INVALID_ARGUMENT. */
@@ -214,14 +228,20 @@ export class Transport extends EventEmitter<TransportEvents> {
 
   /** Reserves a local session index (for a handshake in progress). */
   reserveSession(): number {
-    return this.#socket.reserveSession();
+    try {
+      return this.#socket.reserveSession();
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   installSession(index: number, keys: SessionKeys): void {
-    this.#socket.installSession(
-      index, keys.remoteIndex, algorithmId(keys.algorithm), keys.txKey, keys.rxKey,
-      keys.peer.address, keys.peer.port,
-    );
+    const algorithm = algorithmId(keys.algorithm);
+    try {
+      this.#socket.installSession(index, keys.remoteIndex, algorithm, keys.txKey, keys.rxKey, keys.peer.address, keys.peer.port);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /**
@@ -229,7 +249,11 @@ export class Transport extends EventEmitter<TransportEvents> {
    * session's streams; retiring any other pair does not.
    */
   removeSession(index: number): boolean {
-    return this.#socket.removeSession(index);
+    try {
+      return this.#socket.removeSession(index);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /**
@@ -237,16 +261,29 @@ export class Transport extends EventEmitter<TransportEvents> {
    * stream packets under either key pair reach the same streams.
    */
   linkSession(index: number, toIndex: number): void {
-    this.#socket.linkSession(index, toIndex);
+    try {
+      this.#socket.linkSession(index, toIndex);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /** Makes `index` the key pair its logical session seals stream packets with (the rekey's switch). */
   setTxSession(index: number): void {
-    this.#socket.setTxSession(index);
+    try {
+      this.#socket.setTxSession(index);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   sessionStats(index: number): SessionStats | null {
-    const algo = this.#socket.sessionInfo(index, this.#sessionScratch);
+    let algo: number;
+    try {
+      algo = this.#socket.sessionInfo(index, this.#sessionScratch);
+    } catch (err) {
+      throw asHublessError(err);
+    }
     if (algo < 0) return null;
     const out = { algorithm: ALGORITHM_NAMES[algo] ?? null } as SessionStats;
     const rec = out as unknown as Record<string, number>;
@@ -259,12 +296,21 @@ export class Transport extends EventEmitter<TransportEvents> {
    * kernel pushed back and part of the batch waits natively; 'drain' follows.
    */
   send(index: number, dstPort: number, srcPort: number, payloads: Uint8Array[]): boolean {
-    return this.#socket.send(index, dstPort, srcPort, payloads);
+    // try/catch costs nothing here until native throws; only then is the error converted.
+    try {
+      return this.#socket.send(index, dstPort, srcPort, payloads);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   /** Sends an unsealed handshake-class packet (the header is written natively). */
   sendControl(type: number, receiver: number, body: Uint8Array, to: { address: string; port: number }): boolean {
-    return this.#socket.sendControl(type, receiver, 0, body, to.address, to.port);
+    try {
+      return this.#socket.sendControl(type, receiver, 0, body, to.address, to.port);
+    } catch (err) {
+      throw asHublessError(err);
+    }
   }
 
   ref(): void {
