@@ -440,7 +440,7 @@ test('message listeners: once, off, and a throwing listener does not stop the ot
     assert.equal(sb.emit('constructor' as 'close', undefined), true);
     assert.equal(ctor, 1);
     assert.equal(sb.emit('hasOwnProperty' as 'close', undefined), false);
-    assert.deepEqual(sb.eventNames().filter((n) => n === 'constructor'), ['constructor']);
+    assert.deepEqual(sb.eventNames().filter((n) => (n as string) === 'constructor'), ['constructor']);
   });
 });
 
