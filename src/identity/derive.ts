@@ -187,6 +187,17 @@ export class VerifiedBindingCache {
     return this.verify(publicKey, nonce, address.node);
   }
 
+  /**
+   * True when nodeIdOf(publicKey, nonce) would cost no new evaluation: the pair is cached or its
+   * evaluation is already running. Does not touch the LRU order or the counters.
+   */
+  has(publicKey: Uint8Array, nonce: number): boolean {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false;
+    if (!Number.isInteger(nonce) || nonce < 0 || nonce > NONCE_MAX) return false;
+    const key = cacheKey(publicKey, nonce);
+    return this.#ids.has(key) || this.#pending.has(key);
+  }
+
   /** The raw id for (publicKey, nonce), from the cache or one hash evaluation. */
   async nodeIdOf(publicKey: Uint8Array, nonce: number): Promise<number> {
     checkPublicKey(publicKey);

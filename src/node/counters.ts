@@ -46,6 +46,8 @@ export interface DropCounters {
   binding: number;
   /** Too many address-binding verifications in flight, or the session table is full. */
   busy: number;
+  /** Under load, the source address already used its budget of address-binding verifications. */
+  sourceBusy: number;
   /** Simultaneous open: the peer's initiation lost the tie-break (ours goes on). */
   simultaneous: number;
   /** A later initiation from the same key overtook this one while it was being checked. */
@@ -79,7 +81,7 @@ export function newHandshakeCounters(): HandshakeCounters {
 export function newDropCounters(): DropCounters {
   return {
     malformed: 0, mac1: 0, cookieRequired: 0, decrypt: 0, payload: 0, keyMismatch: 0, replay: 0, refused: 0,
-    binding: 0, busy: 0, simultaneous: 0, superseded: 0, noSession: 0, unknownReceiver: 0, badCookie: 0,
+    binding: 0, busy: 0, sourceBusy: 0, simultaneous: 0, superseded: 0, noSession: 0, unknownReceiver: 0, badCookie: 0,
     addressMismatch: 0, noListener: 0, streamsRefused: 0, stagedDropped: 0, stun: 0,
   };
 }

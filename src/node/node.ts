@@ -6,7 +6,9 @@
 //   order: size, mac1 (before any DH), the cookie check when under load (a cookie reply, no state),
 //   Noise message 1, the payload, the replay check on the TAI64N timestamp, the allow-list, the
 //   simultaneous-open tie-break, the initiator's address binding (VerifiedBindingCache, once per
-//   peer, bounded in flight), the firewall; then keys are installed and the response is sent.
+//   peer; a new binding passes the VerificationGate: bounded in flight, counted toward "under
+//   load", and under load a budget per source address), the firewall; then keys are installed and
+//   the response is sent.
 // - Our own initiations (connect(), rekeys) live in PendingHandshake records with a retransmission
 //   timer (exponential backoff) and a deadline. A response is checked (mac1, Noise, payload), the
 //   responder's key is checked against the dialled address, and the keys are installed.
@@ -49,6 +51,7 @@ import { TransportMux, type MuxMember } from './mux.js';
 import { publicKeyBytes, resolveOptions, type ConnectOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { PortListener, type MessageHandler } from './port-listener.js';
 import { ReplayGuard } from './replay-guard.js';
+import { sourceKey, VerificationGate, type VerificationTicket } from './verification-gate.js';
 import { DirectoryMembership, wantsDirectory, type DirectoryFindResult } from './directory-membership.js';
 import type { DirectoryWatch } from '../directory/client.js';
 import type { DirectoryQuery } from '../directory/query.js';
@@ -157,6 +160,8 @@ export class Node extends EventEmitter<NodeEvents> {
   readonly #local: LocalStatic;
   readonly #cookies: CookieChecker;
   readonly #load: LoadMeter;
+  /** Admission of new address-binding hashes for incoming initiations (verification-gate.ts). */
+  readonly #gate: VerificationGate;
   readonly #tai64n = new Tai64nClock();
   /** Coarse time for per-packet bookkeeping, advanced on every tick. */
   readonly #clock = { now: Date.now() };
@@ -215,6 +220,11 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#local = new LocalStatic(identity);
     this.#cookies = new CookieChecker(this.#local.keyPair.publicKey);
     this.#load = new LoadMeter(opts.cookieThreshold);
+    this.#gate = new VerificationGate({
+      loadThreshold: opts.verificationLoadThreshold,
+      perSource: opts.maxVerificationsPerSource,
+      perSourceRate: opts.verificationsPerSourcePerSecond,
+    });
     this.#aeads = aeadMask(opts.algorithms);
     const node = this;
     this.#host = {
@@ -505,7 +515,7 @@ export class Node extends EventEmitter<NodeEvents> {
       pendingHandshakes: pending,
       pendingVerifications: this.#hashing,
       replayGuardEntries: this.#guard.size,
-      underLoad: this.#load.underLoad,
+      underLoad: this.#load.underLoad || this.#gate.underLoad,
       handshake: { ...this.#counters },
       drops: { ...this.#drops },
       transport: this.#transport.closed ? {} : this.#transport.stats(),
@@ -593,7 +603,9 @@ export class Node extends EventEmitter<NodeEvents> {
     // Cheap checks first: nothing below costs a DH until mac1 proved the sender knows our key.
     if (!checkMac1(body, PACKET_INITIATION, 0, p.counter, this.#local.mac1Key)) return this.#drop('mac1');
     this.#load.hit();
-    if (this.#load.underLoad && (mac2IsZero(body) || !this.#cookies.checkMac2(body, PACKET_INITIATION, 0, p.counter, p.from))) {
+    // Under load by initiations per second, or by address-binding hashes (verification-gate.ts).
+    const underLoad = this.#load.underLoad || this.#gate.underLoad;
+    if (underLoad && (mac2IsZero(body) || !this.#cookies.checkMac2(body, PACKET_INITIATION, 0, p.counter, p.from))) {
       // Stateless: the reply is computed from the packet and the rotating secret only.
       const reply = this.#cookies.makeReply(mac1Of(body), p.from);
       this.#sendControl(PACKET_COOKIE_REPLY, readIndex(body), reply, p.from);
@@ -621,10 +633,18 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!this.#guard.accept(key, payload.timestamp)) return refuse('replay');
     const pending = peer?.pending ?? null;
     if (pending !== null && (pending.state === 'verifying' || this.#winsTieBreak(remote))) return refuse('simultaneous');
-    // Each new peer costs one memory-hard hash (~30 ms of thread pool): bound how many run at once.
-    // Peers with a session, and peers we dial, are never refused for this.
-    if (this.#hashing >= this.#opts.maxPendingVerifications && peer?.session == null && !wanted) return refuse('busy');
-    this.#respond(read, key, p.from, aead).catch((err: unknown) => this.#fault(err));
+    // Each new (key, nonce) costs one memory-hard hash (~30 ms of thread pool): bound how many run
+    // at once, and under load how many one source address may have (its address is proven by
+    // mac2 then). Known bindings cost nothing; peers with a session, and peers we dial, are never
+    // refused for this.
+    let ticket: VerificationTicket | undefined;
+    if (peer?.session == null && !wanted && !this.#cache.has(remote.publicKey, payload.nonce)) {
+      if (this.#hashing >= this.#opts.maxPendingVerifications) return refuse('busy');
+      const t = this.#gate.admit(underLoad ? sourceKey(p.from.address) : null);
+      if (t === false) return refuse('sourceBusy');
+      ticket = t;
+    }
+    this.#respond(read, key, p.from, aead, ticket).catch((err: unknown) => this.#fault(err));
   }
 
   /** The node id a (key, nonce) claim derives (0 if it cannot be computed), counting real evaluations. */
@@ -647,13 +667,20 @@ export class Node extends EventEmitter<NodeEvents> {
     return Buffer.compare(this.publicKey, remote.publicKey) > 0;
   }
 
-  async #respond(read: ReadInitiation, key: string, from: UdpEndpoint, aead: AeadAlgorithm): Promise<void> {
+  async #respond(
+    read: ReadInitiation, key: string, from: UdpEndpoint, aead: AeadAlgorithm, ticket: VerificationTicket | undefined,
+  ): Promise<void> {
     const { payload, remote } = read;
     const refuse = (counter: keyof DropCounters): void => {
       read.noise.destroy();
       this.#drops[counter]++;
     };
-    const nodeId = await this.#nodeIdOf(remote.publicKey, payload.nonce);
+    let nodeId: number;
+    try {
+      nodeId = await this.#nodeIdOf(remote.publicKey, payload.nonce);
+    } finally {
+      if (ticket !== undefined) this.#gate.done(ticket);
+    }
     if (this.#closed) return read.noise.destroy();
     if (isReservedNodeId(nodeId)) return refuse('binding');
     const address = Address.of(payload.network, nodeId);
@@ -1066,6 +1093,7 @@ export class Node extends EventEmitter<NodeEvents> {
     const now = Date.now();
     this.#clock.now = now;
     const o = this.#opts;
+    if (this.#gate.sources !== 0) this.#gate.prune();
     const deadAfter = o.keepaliveMs + (o.keepaliveMs >> 1);
     // The side that did not initiate the current keys waits a little longer, so that both sides
     // rarely start a rekey at once (a collision is resolved by the tie-break anyway).

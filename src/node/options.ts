@@ -58,6 +58,19 @@ export interface NodeOptions extends DirectoryNodeOptions {
    * it, initiations from unknown peers are dropped (`busy`) until some finish (default 64).
    */
   maxPendingVerifications?: number;
+  /**
+   * Address-binding hashes asked for per second (or running at once) above which this node is under
+   * load and demands cookies (mac2) from every initiation, as above cookieThreshold (default 16;
+   * 0 = always). Only new (key, nonce) pairs count: known bindings are free.
+   */
+  verificationLoadThreshold?: number;
+  /**
+   * Under load, binding hashes one source address (IPv4 address, IPv6 /64) may have running at once
+   * (default 8); beyond it, its initiations from unknown keys are dropped (`sourceBusy`).
+   */
+  maxVerificationsPerSource?: number;
+  /** Under load, binding hashes one source address may start per second, bursts of twice as many (default 16). */
+  verificationsPerSourcePerSecond?: number;
   /** Datagrams a new incoming session holds back until the initiator's first packet (default 256). */
   stageLimit?: number;
   /**
@@ -88,6 +101,9 @@ export interface ResolvedOptions {
   handshakeRetryMs: number;
   cookieThreshold: number;
   maxPendingVerifications: number;
+  verificationLoadThreshold: number;
+  maxVerificationsPerSource: number;
+  verificationsPerSourcePerSecond: number;
   stageLimit: number;
   streams: StreamOptions | undefined;
 }
@@ -153,6 +169,9 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     handshakeRetryMs: intOption(o.handshakeRetryMs, 'handshakeRetryMs', 1_000, 5, 60_000),
     cookieThreshold: intOption(o.cookieThreshold, 'cookieThreshold', 1_000, 0, 1e9),
     maxPendingVerifications: intOption(o.maxPendingVerifications, 'maxPendingVerifications', 64, 1, 1e6),
+    verificationLoadThreshold: intOption(o.verificationLoadThreshold, 'verificationLoadThreshold', 16, 0, 1e9),
+    maxVerificationsPerSource: intOption(o.maxVerificationsPerSource, 'maxVerificationsPerSource', 8, 1, 1e6),
+    verificationsPerSourcePerSecond: intOption(o.verificationsPerSourcePerSecond, 'verificationsPerSourcePerSecond', 16, 1, 1e6),
     stageLimit: intOption(o.stageLimit, 'stageLimit', 256, 0, 1e6),
     streams: o.streams,
   };
