@@ -244,6 +244,62 @@ function cacheKey(publicKey: Uint8Array, nonce: number): string {
   return b.toString('latin1');
 }
 
+export interface DerivationMeasurement {
+  /** The fixed parameters of the address hash. */
+  algorithm: 'argon2id13';
+  opslimit: number;
+  memlimitBytes: number;
+  saltLabel: string;
+  salt: string;
+  outputBytes: number;
+  /** Evaluations timed (after one untimed warm-up), one at a time on the calling thread. */
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  maxMs: number;
+  samplesMs: number[];
+}
+
+/**
+ * Times `runs` evaluations of the address hash (random keys, nonce 0), one at a time on the
+ * calling thread (blocking: this is what one verification costs one core). `hubless id --bench`.
+ */
+export function measureDerivation(runs = 20): DerivationMeasurement {
+  if (!Number.isInteger(runs) || runs < 1 || runs > 10_000) {
+    throw new HublessError('ERR_HUBLESS_BAD_ARGUMENT', `runs must be an integer in 1..10000, got ${runs}`);
+  }
+  const key = Buffer.alloc(PUBLIC_KEY_BYTES);
+  sodium.randombytes_buf(key);
+  nodeIdHashSync(key, 0); // warm-up: the first 32 MiB allocation is not what later ones cost
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    sodium.randombytes_buf(key);
+    const t0 = performance.now();
+    nodeIdHashSync(key, 0);
+    samples.push(performance.now() - t0);
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const r2 = (x: number): number => Math.round(x * 100) / 100;
+  return {
+    algorithm: 'argon2id13',
+    opslimit: NODE_ID_PWHASH_OPSLIMIT,
+    memlimitBytes: NODE_ID_PWHASH_MEMLIMIT,
+    saltLabel: NODE_ID_SALT_LABEL,
+    salt: NODE_ID_SALT.toString('hex'),
+    outputBytes: HASH_BYTES,
+    runs,
+    medianMs: r2(median),
+    p90Ms: r2(at(0.9)),
+    minMs: r2(sorted[0]),
+    maxMs: r2(sorted[sorted.length - 1]),
+    samplesMs: samples.map(r2),
+  };
+}
+
 /** Process-wide cache used by verifyBinding. */
 export const defaultBindingCache = new VerifiedBindingCache();
 
