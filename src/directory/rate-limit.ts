@@ -3,6 +3,7 @@
 // Buckets live in a bounded map; the least recently used are forgotten first, which only ever
 // gives a forgotten requester a fresh (full) bucket, so memory stays bounded under a flood of
 // new keys or addresses while the per-key limit still holds for every active requester.
+import { HublessError } from '../errors.js';
 
 export interface RateLimit {
   /** Tokens added per second. */
@@ -23,7 +24,7 @@ export class TokenBuckets {
   readonly #buckets = new Map<string, Bucket>();
 
   constructor(limit: RateLimit, options: { maxEntries?: number; now?: () => number } = {}) {
-    if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new RangeError('a rate limit needs perSecond > 0 and burst >= 1');
+    if (!(limit.perSecond > 0) || !(limit.burst >= 1)) throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'a rate limit needs perSecond > 0 and burst >= 1');
     this.#limit = limit;
     this.#max = options.maxEntries ?? 100_000;
     this.#now = options.now ?? Date.now;

@@ -2,6 +2,7 @@
 // the hub decides, per watch, whether it is a `put` (the record matches now) or a `leave`
 // (it matched before and no longer does). The Redis store feeds it from pub/sub, so a watch
 // on one replica sees writes made through any replica.
+import { HublessError } from '../errors.js';
 import { matches, validateQuery, type DirectoryQuery, type NormalizedQuery, type ViewOptions } from './query.js';
 import type { StoredRecord } from './paging.js';
 import type { ChangeListener, Watch } from './store.js';
@@ -34,7 +35,7 @@ export class WatchHub {
       const { limit: _limit, cursor: _cursor, ...rest } = query;
       filters = rest;
     }
-    if (typeof listener !== 'function') throw new TypeError('watch listener must be a function');
+    if (typeof listener !== 'function') throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'watch listener must be a function');
     const entry: Entry = { query: validateQuery(filters), view, listener };
     this.#entries.add(entry);
     return { close: () => void this.#entries.delete(entry) };

@@ -1,6 +1,7 @@
 // A bounded async queue behind `for await (const msg of session.messages())` and of port
 // listeners. Datagrams are lossy by nature: when a consumer falls more than `limit` messages
 // behind, new messages are dropped and counted rather than buffered without bound.
+import { HublessError } from '../errors.js';
 
 export class MessageQueue<T> implements AsyncIterableIterator<T> {
   readonly limit: number;
@@ -67,7 +68,7 @@ export class MessageQueue<T> implements AsyncIterableIterator<T> {
     }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
     if (this.#waiter !== null) {
-      return Promise.reject(new Error('MessageQueue: next() called again before the previous call settled'));
+      return Promise.reject(new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'next() called again before the previous call settled'));
     }
     return new Promise((resolve) => {
       this.#waiter = resolve;

@@ -19,8 +19,14 @@ export interface MessageOptions {
   maxMessageSize?: number;
 }
 
+/** A length-prefixed msgpack frame; ERR_HUBLESS_INVALID_ARGUMENT when msgpack cannot encode `value`. */
 export function encodeMessage(value: unknown): Buffer {
-  const body = packr.pack(value);
+  let body: Buffer;
+  try {
+    body = packr.pack(value);
+  } catch (cause) {
+    throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', `the value cannot be encoded as msgpack: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
   const out = Buffer.allocUnsafe(4 + body.length);
   out.writeUInt32BE(body.length, 0);
   out.set(body, 4);
