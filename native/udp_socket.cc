@@ -564,6 +564,14 @@ void UdpSocket::FlushTx(const sockaddr_storage& to, socklen_t to_len) {
   if (!pending_.empty()) UpdatePoll();
 }
 
+// Errors with which the kernel refuses a GSO send that the same datagrams sent one by one pass:
+// no checksum offload on the path (EIO, EINVAL, EOPNOTSUPP on older kernels), or a path MTU
+// below the segment size (EMSGSIZE; single datagrams are fragmented instead). GSO stays off
+// for the socket then: a path under 1,260 bytes of MTU is rare enough not to track per peer.
+static bool GsoRefused(int err) {
+  return err == EIO || err == EINVAL || err == EOPNOTSUPP || err == EMSGSIZE;
+}
+
 // Sends groups_ in order with sendmmsg; returns how many went out (the rest must be queued).
 size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
   size_t g = 0;
@@ -617,8 +625,8 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
       stats_[kStTxEagain]++;
       return g;
     }
-    if (groups_[g].segment != 0 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
-      gso_ = false;  // e.g. no checksum offload on this path; the loop above splits from here on
+    if (groups_[g].segment != 0 && GsoRefused(errno)) {
+      gso_ = false;  // the loop above splits from here on
       continue;
     }
     // ECONNREFUSED from an earlier ICMP and the like: UDP promises no delivery, count and go on.
@@ -682,7 +690,7 @@ UdpSocket::SendResult UdpSocket::SendOne(const uint8_t* p, size_t bytes, uint16_
       stats_[kStTxEagain]++;
       return SendResult::kAgain;
     }
-    if (segment != 0 && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) return SendResult::kNoGso;
+    if (segment != 0 && GsoRefused(errno)) return SendResult::kNoGso;
     // ECONNREFUSED from an earlier ICMP and the like: UDP promises no delivery, count and go on.
     stats_[kStTxErrors]++;
     return SendResult::kSent;
@@ -776,6 +784,7 @@ Napi::Value UdpSocket::Close(const Napi::CallbackInfo& info) {
   }
   pending_.clear();
   pending_bytes_ = 0;
+  stats_[kStPendingBytes] = 0;
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnClosed);
@@ -857,6 +866,10 @@ void UdpSocket::OnReadable() {
             if (gso_size > 0) seg = static_cast<size_t>(gso_size);
           }
         }
+      }
+      if (len == 0) {
+        ProcessDatagram(p, 0, rx_addr_[i]);  // counted as too short like any other runt
+        continue;
       }
       for (size_t off = 0; off < len && !closed_; off += seg) {
         ProcessDatagram(p + off, std::min(seg, len - off), rx_addr_[i]);

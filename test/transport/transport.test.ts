@@ -156,8 +156,11 @@ test('handshake-class packets and STUN are handed to JS with their source', asyn
   await withPair(async ({ a, b }) => {
     const seen: { type: number; receiver: number; body: string; port: number }[] = [];
     b.on('control', (c) => seen.push({ type: c.type, receiver: c.receiver, body: c.body.toString(), port: c.from.port }));
-    a.sendControl(constants.packetTypes.handshakeInit, 0, Buffer.from('init'), b.address);
-    a.sendControl(constants.packetTypes.handshakeResponse, 77, Buffer.from('resp'), b.address);
+    // Bodies of sizes each type can have (constants.controlBodyBounds); others never reach JS.
+    const init = 'init'.padEnd(constants.controlBodyBounds.handshakeInit[0], '.');
+    const resp = 'resp'.padEnd(constants.controlBodyBounds.handshakeResponse[1], '.');
+    a.sendControl(constants.packetTypes.handshakeInit, 0, Buffer.from(init), b.address);
+    a.sendControl(constants.packetTypes.handshakeResponse, 77, Buffer.from(resp), b.address);
     const raw = await rawSender();
     try {
       const stun = Buffer.alloc(20);
@@ -165,8 +168,8 @@ test('handshake-class packets and STUN are handed to JS with their source', asyn
       await raw.send(stun, b.address.port);
       await until(() => seen.length === 3);
       assert.deepEqual(seen.slice(0, 2), [
-        { type: constants.packetTypes.handshakeInit, receiver: 0, body: 'init', port: a.address.port },
-        { type: constants.packetTypes.handshakeResponse, receiver: 77, body: 'resp', port: a.address.port },
+        { type: constants.packetTypes.handshakeInit, receiver: 0, body: init, port: a.address.port },
+        { type: constants.packetTypes.handshakeResponse, receiver: 77, body: resp, port: a.address.port },
       ]);
       assert.equal(seen[2].type, 0);
       assert.equal(seen[2].port, (raw.socket.address() as { port: number }).port);
