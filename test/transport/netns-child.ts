@@ -203,7 +203,8 @@ try {
   await run();
 } catch (e) {
   result.error = (e as Error).stack ?? String(e);
-  if (sender !== null && !sender.closed) result.senderStats = sender.stats();
+  const s = sender as Transport | null; // assigned inside the scenario
+  if (s !== null && !s.closed) result.senderStats = s.stats();
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   process.exit(1); // sockets may still be open: do not wait for them
 }
