@@ -101,24 +101,19 @@ test('close with megabytes queued natively: no crash, no hang, no drain after cl
   assert.equal(x.freshPairOk, true, 'the process stays healthy: a new pair exchanges datagrams');
 });
 
-test('the pendingBytes gauge reads 0 once close() discarded the queue', {
-  skip: noNetns,
-  todo: 'native Close() clears pending_ and pending_bytes_ but leaves stats_[kStPendingBytes] at its last value',
-}, async () => {
+// Found by this file: Close() cleared the queue but left the gauge at its last value (fixed in cce5226).
+test('the pendingBytes gauge reads 0 once close() discarded the queue', { skip: noNetns }, async () => {
   const r = await closeResult();
   assert.ok(r.result.pendingAtClose > 0);
   assert.equal(r.result.pendingGaugeAfterClose, 0);
 });
 
 // GSO is probed at bind (setsockopt UDP_SEGMENT succeeds), but a path whose MTU is below the
-// segment size refuses GSO sends at run time (this kernel: EMSGSIZE; older ones: EINVAL), while
+// segment size refuses GSO sends at run time (Linux 6.x: EMSGSIZE; older ones: EINVAL), while
 // the same datagrams sent one by one are fragmented and delivered. The send must fall back.
-test('runtime GSO fallback: full-size datagrams on a path that refuses GSO are all delivered, in order', {
-  skip: noNetns,
-  todo: 'a GSO send that fails with EMSGSIZE (gso_size above the path MTU, Linux 6.x) is not treated as ' +
-    '"GSO unusable" (only EIO/EINVAL/EOPNOTSUPP are): the whole group is counted in txErrors and lost ' +
-    '(native/udp_socket.cc SendGroups/SendOne)',
-}, async () => {
+// Found by this file: EMSGSIZE (this kernel's answer) was not among the errors that mean "GSO
+// unusable", so each refused group was counted in txErrors and lost (fixed in cce5226).
+test('runtime GSO fallback: full-size datagrams on a path that refuses GSO are all delivered, in order', { skip: noNetns }, async () => {
   const r = await inNetns(SMALL_MTU, 'gso-fallback', 'on');
   const x = r.result;
   assert.equal(x.gsoAtBind, true, 'GSO was detected at bind');
@@ -136,10 +131,7 @@ test('runtime GSO fallback: full-size datagrams on a path that refuses GSO are a
   assert.equal(x.inOrderFinal, true);
 });
 
-test('runtime GSO fallback for a group that was queued before GSO failed (drain path)', {
-  skip: noNetns,
-  todo: 'same cause: EMSGSIZE from the queued GSO send in DrainPending/SendSegments counts txErrors and loses the group',
-}, async () => {
+test('runtime GSO fallback for a group that was queued before GSO failed (drain path)', { skip: noNetns }, async () => {
   const r = await inNetns(`${SMALL_MTU} && ${TBF}`, 'gso-fallback-queued', 'on');
   const x = r.result;
   assert.equal(x.sendReturned, false);

@@ -3,7 +3,7 @@
 // (docs/PROTOCOL.md) classifies each one. Sending from another process keeps the sender's own
 // allocations out of the receiver's memory figures.
 //
-// Messages in: { port, live, headerSize, tagSize, maxDatagram, version, types } once, then
+// Messages in: { port, live, headerSize, tagSize, version, types, controlBodyBounds } once, then
 // { send: n } per block. Out: { sent, expected } after each block's sends completed.
 import dgram from 'node:dgram';
 import { randomFillSync } from 'node:crypto';
@@ -28,7 +28,12 @@ function classify(p, n) {
   if (!known.has(type)) return 'dropType';
   const sealed = type === cfg.types.datagram || type === cfg.types.stream;
   if (sealed && length < cfg.tagSize + (type === cfg.types.datagram ? 4 : 0)) return 'dropTruncated';
-  if (!sealed) return n > cfg.maxDatagram ? 'dropControlSize' : 'rxControl';
+  if (!sealed) {
+    // Handshake-class bodies have sizes their type allows, else they are dropped natively.
+    const name = Object.keys(cfg.types).find((k) => cfg.types[k] === type);
+    const [min, max] = cfg.controlBodyBounds[name];
+    return length >= min && length <= max ? 'rxControl' : 'dropControlSize';
+  }
   if (type === cfg.types.stream) return 'dropStream';
   const receiver = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) >>> 0;
   // Nothing ever authenticates, so the window never moves: every counter is fresh, and the AEAD
@@ -48,7 +53,7 @@ process.on('message', async (m) => {
   await new Promise((resolve, reject) => {
     for (let i = 0; i < n; i++) {
       const off = i * MAX_LEN;
-      const len = 1 + Math.floor(Math.random() * (MAX_LEN - 1)); // 0 bytes: see receive-drops.test.ts
+      const len = Math.floor(Math.random() * MAX_LEN);
       const p = buf.subarray(off, off + len);
       randomFillSync(p);
       if (odd++ % 2 === 0 && len >= 16) {

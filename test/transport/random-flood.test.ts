@@ -41,7 +41,7 @@ test('100,000 random datagrams per round: all dropped and counted by reason, not
     const reply = () => once(sender, 'message').then(([m]) => m as Progress);
     sender.send({
       port: b.address.port, live: ib, headerSize: constants.headerSize, tagSize: constants.tagSize,
-      maxDatagram: constants.maxDatagram, version: constants.version, types: constants.packetTypes,
+      version: constants.version, types: constants.packetTypes, controlBodyBounds: constants.controlBodyBounds,
     });
     await reply();
     const wait = async (cond: () => boolean, what: string) => {
