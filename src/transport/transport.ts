@@ -33,7 +33,7 @@ export interface TransportOptions {
   port?: number;
   /** For IPv6 hosts: refuse IPv4-mapped traffic. Default false (dual-stack). */
   ipv6Only?: boolean;
-  /** Kernel socket buffer sizes in bytes; default 4 MiB each (root may exceed rmem_max). */
+  /** Kernel socket buffer sizes in bytes, integers in 4 KiB..1 GiB; default 4 MiB each (root may exceed rmem_max). */
   receiveBufferSize?: number;
   sendBufferSize?: number;
   /** Receive slab shared with native code; one batch holds at most this many plaintext bytes. */
@@ -144,6 +144,9 @@ export function nativeSocketOf(t: Transport): NativeUdpSocket {
   return s;
 }
 const DEFAULT_SOCKET_BUFFER = 4 << 20;
+/** What the kernel accepts as a socket buffer size, and what native setBufferSizes clamps to. */
+const MIN_SOCKET_BUFFER = 4 << 10;
+const MAX_SOCKET_BUFFER = 1 << 30;
 
 export class Transport extends EventEmitter<TransportEvents> {
   readonly #socket: NativeUdpSocket;
@@ -171,6 +174,12 @@ export class Transport extends EventEmitter<TransportEvents> {
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'port must be an integer in 0..65535');
+    }
+    for (const key of ['receiveBufferSize', 'sendBufferSize'] as const) {
+      const v = options[key];
+      if (v !== undefined && (!Number.isInteger(v) || v < MIN_SOCKET_BUFFER || v > MAX_SOCKET_BUFFER)) {
+        throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', `${key} must be an integer between 4 KiB and 1 GiB`);
+      }
     }
     this.#slab = Buffer.alloc(slabSize);
     this.#batch = new DatagramBatch(this.#meta, this.#slab);
