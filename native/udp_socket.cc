@@ -564,13 +564,12 @@ void UdpSocket::FlushTx(const sockaddr_storage& to, socklen_t to_len) {
   if (!pending_.empty()) UpdatePoll();
 }
 
-// Errors with which the kernel refuses a GSO send that the same datagrams sent one by one pass:
-// no checksum offload on the path (EIO, EINVAL, EOPNOTSUPP on older kernels), or a path MTU
-// below the segment size (EMSGSIZE; single datagrams are fragmented instead). GSO stays off
-// for the socket then: a path under 1,260 bytes of MTU is rare enough not to track per peer.
-static bool GsoRefused(int err) {
-  return err == EIO || err == EINVAL || err == EOPNOTSUPP || err == EMSGSIZE;
-}
+// Errors with which the kernel refuses a GSO send that the same datagrams sent one by one pass.
+// No checksum offload on the path (EIO, EINVAL, EOPNOTSUPP on older kernels) holds for the
+// socket: GSO goes off. A path MTU below the segment size (EMSGSIZE; single datagrams are
+// fragmented instead) holds for one destination only: that train is split, GSO stays on, so a
+// peer behind a small-MTU path costs the others nothing.
+static bool GsoUnsupported(int err) { return err == EIO || err == EINVAL || err == EOPNOTSUPP; }
 
 // Sends groups_ in order with sendmmsg; returns how many went out (the rest must be queued).
 size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
@@ -625,8 +624,18 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
       stats_[kStTxEagain]++;
       return g;
     }
-    if (groups_[g].segment != 0 && GsoRefused(errno)) {
+    if (groups_[g].segment != 0 && GsoUnsupported(errno)) {
       gso_ = false;  // the loop above splits from here on
+      continue;
+    }
+    if (groups_[g].segment != 0 && errno == EMSGSIZE) {
+      const Group& gr = groups_[g];
+      const size_t sent = SendSplit(tx_buf_.data() + gr.off, gr.bytes, gr.segment, to, to_len);
+      if (sent < gr.bytes) {
+        groups_[g] = {gr.off + sent, gr.bytes - sent, gr.segment};
+        return g;
+      }
+      g++;
       continue;
     }
     // ECONNREFUSED from an earlier ICMP and the like: UDP promises no delivery, count and go on.
@@ -648,8 +657,15 @@ size_t UdpSocket::SendSegments(const uint8_t* p, size_t bytes, uint16_t segment,
       case SendResult::kSent: return bytes;
       case SendResult::kAgain: return 0;
       case SendResult::kNoGso: gso_ = false; break;  // e.g. no checksum offload on this path
+      case SendResult::kSplit: break;
     }
   }
+  return SendSplit(p, bytes, segment, to, to_len);
+}
+
+// Sends [p, p + bytes) one datagram of `segment` bytes at a time; returns the bytes sent.
+size_t UdpSocket::SendSplit(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
+                            socklen_t to_len) {
   size_t off = 0;
   while (off < bytes) {
     const size_t len = std::min<size_t>(segment, bytes - off);
@@ -690,7 +706,8 @@ UdpSocket::SendResult UdpSocket::SendOne(const uint8_t* p, size_t bytes, uint16_
       stats_[kStTxEagain]++;
       return SendResult::kAgain;
     }
-    if (segment != 0 && GsoRefused(errno)) return SendResult::kNoGso;
+    if (segment != 0 && GsoUnsupported(errno)) return SendResult::kNoGso;
+    if (segment != 0 && errno == EMSGSIZE) return SendResult::kSplit;
     // ECONNREFUSED from an earlier ICMP and the like: UDP promises no delivery, count and go on.
     stats_[kStTxErrors]++;
     return SendResult::kSent;

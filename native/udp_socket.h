@@ -57,7 +57,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   void FaultsRelease(uint64_t now_us);
 
  private:
-  enum class SendResult { kSent, kAgain, kNoGso };
+  // kNoGso: the socket's path can't offload segmentation; kSplit: this destination's path MTU is
+  // below the segment size, so this train goes out one datagram at a time.
+  enum class SendResult { kSent, kAgain, kNoGso, kSplit };
   struct Group {
     size_t off;
     size_t bytes;
@@ -104,6 +106,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   size_t SendGroups(const sockaddr_storage& to, socklen_t to_len);
   size_t SendSegments(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
                       socklen_t to_len);
+  size_t SendSplit(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
+                   socklen_t to_len);
   SendResult SendOne(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
                      socklen_t to_len);
   void Enqueue(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,

@@ -140,8 +140,9 @@ async function closeScenario() {
   q.b.close();
 }
 
-// lo's MTU (1200) is below the 1244-byte IP packet of a full datagram: UDP GSO with that segment
-// size fails with EINVAL at send time although the socket option probe succeeded at bind.
+// lo's MTU (1200) is below the 1260-byte IP packet of a full datagram: UDP GSO with that segment
+// size fails at send time (EMSGSIZE on this kernel) although the socket option probe succeeded
+// at bind; single datagrams are fragmented and delivered.
 async function gsoFallbackScenario() {
   const p = await pair();
   const nat = nativeSocketOf(p.a);
@@ -150,7 +151,7 @@ async function gsoFallbackScenario() {
   p.a.send(p.ia, 1, 1, p.batch(64, 200));
   await until(() => p.seqs.length === 64, 10000, 'small datagrams');
   Object.assign(result, { gsoSendsSmall: p.a.stats().txGsoSends, gsoAfterSmall: nat.features().gso });
-  // Full-size ones do not: the socket falls back to one datagram per entry, losing nothing.
+  // Full-size ones do not: those trains go out one datagram at a time, losing nothing.
   const ok1 = p.a.send(p.ia, 1, 1, p.batch(64));
   const ok2 = p.a.send(p.ia, 1, 1, [...p.batch(100, 300), ...p.batch(200)]);
   const s = p.a.stats();
@@ -160,7 +161,7 @@ async function gsoFallbackScenario() {
     sendReturned: [ok1, ok2], gsoAfterLarge: nat.features().gso, gsoSendsAfter: s.txGsoSends,
     txErrors: s.txErrors, sent: p.sent(), received: p.seqs.length, inOrder: p.inOrder(), corrupt: p.corrupt(),
   });
-  // The fallback is permanent for this socket: small batches no longer use GSO either.
+  // The path's MTU is this destination's problem only: GSO stays on, and small trains still use it.
   p.a.send(p.ia, 1, 1, p.batch(64, 200));
   await until(() => p.seqs.length === p.sent(), 10000, 'small datagrams after the fallback');
   Object.assign(result, { gsoSendsFinal: p.a.stats().txGsoSends, receivedFinal: p.seqs.length, inOrderFinal: p.inOrder() });
