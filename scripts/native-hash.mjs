@@ -20,8 +20,8 @@ export function nativeSourceHash() {
   }
   const script = readFileSync(join(root, 'scripts', 'build-libsodium.sh'), 'utf8');
   const pinned = /^pinned=(\S+)$/m.exec(script);
-  const stamp = /^stamp=(.+)$/m.exec(script);
-  if (!pinned || !stamp) throw new Error('scripts/build-libsodium.sh lacks its pinned= or stamp= line');
+  const stamp = /^stamp_of\(\) \{ (.+) \}$/m.exec(script);
+  if (!pinned || !stamp) throw new Error('scripts/build-libsodium.sh lacks its pinned= or stamp_of() line');
   h.update(`libsodium ${pinned[1]} ${stamp[1]}\0`);
   return h.digest('hex');
 }

@@ -3,7 +3,7 @@
 # refuses a binary that links libsodium dynamically, and records the native sources' hash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-prefix=$(bash scripts/build-libsodium.sh | tail -n 1)
+prefix=$(HUBLESS_SODIUM_STRICT=1 bash scripts/build-libsodium.sh | tail -n 1)
 export HUBLESS_SODIUM_PREFIX="$prefix" HUBLESS_REQUIRE_STATIC_SODIUM=1
 echo "==> prebuildify --napi --strip (libsodium from $prefix)" >&2
 npx prebuildify --napi --strip

@@ -4,19 +4,24 @@
 //  2. the system libsodium, linked dynamically (from-source builds only; said loudly on stderr);
 // HUBLESS_REQUIRE_STATIC_SODIUM=1 (set by the prebuild) forbids 2.
 'use strict';
-const { existsSync, readdirSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { homedir } = require('node:os');
 const { execFileSync } = require('node:child_process');
 
 const mode = process.argv[2];
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'hubless');
-const prefix = process.env.HUBLESS_SODIUM_PREFIX || newestCached();
+const prefix = process.env.HUBLESS_SODIUM_PREFIX || cachedPrefix();
 
-// The newest archive build-libsodium.sh left in the cache (it keys them by version).
-function newestCached() {
+// The archive build-libsodium.sh pins if it built it (stamped), else the newest stamped one it
+// left in the cache (keyed by version). Unstamped directories may be half-installed: never used.
+function cachedPrefix() {
+  const script = readFileSync(join(__dirname, 'build-libsodium.sh'), 'utf8');
+  const pinned = /^pinned=(\S+)$/m.exec(script)?.[1];
+  const stamped = (dir) => existsSync(join(dir, 'hubless-build'));
+  if (pinned && stamped(join(cache, `libsodium-${pinned}`))) return join(cache, `libsodium-${pinned}`);
   let names = [];
-  try { names = readdirSync(cache).filter((n) => /^libsodium-\d+(\.\d+)*$/.test(n)); } catch { /* no cache yet */ }
+  try { names = readdirSync(cache).filter((n) => /^libsodium-\d+(\.\d+)*$/.test(n) && stamped(join(cache, n))); } catch { /* no cache yet */ }
   const key = (n) => n.slice('libsodium-'.length).split('.').map(Number);
   names.sort((a, b) => {
     const x = key(a), y = key(b);
