@@ -92,12 +92,12 @@ test('100,000 random datagrams per round: all dropped and counted by reason, not
       before = after;
     }
     const fmt = (k: 'heap' | 'rss') => growth.map((g) => `${g[k]} B (${(g[k] / N).toFixed(2)} B/packet)`).join(', ');
-    // A leak grows every round; allocator and GC noise does not, so the smallest growth must be small.
-    assert.ok(Math.max(...growth.map((g) => g.heap)) < N * HEAP_BYTES_PER_PACKET, `heap + external grew by ${fmt('heap')}`);
+    // A leak grows every round; allocator, JIT and GC noise does not, so the smallest growth must be small.
+    assert.ok(Math.min(...growth.map((g) => g.heap)) < N * HEAP_BYTES_PER_PACKET, `heap + external grew by ${fmt('heap')}`);
     assert.ok(Math.min(...growth.map((g) => g.rss)) < N * RSS_BYTES_PER_PACKET, `RSS grew by ${fmt('rss')}`);
   } finally {
     clearTimeout(killer);
-    sender.disconnect();
+    if (sender.connected) sender.disconnect();
     p.close();
   }
 });
