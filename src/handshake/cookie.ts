@@ -27,6 +27,11 @@ export const COOKIE_USE_MS = COOKIE_SECRET_MS - 5_000;
 
 const ZERO_MAC = Buffer.alloc(MAC_BYTES);
 
+/** Milliseconds on a monotonic clock: rates and lifetimes here must not follow wall-clock steps. */
+function monotonicNow(): number {
+  return performance.now();
+}
+
 // label (8) ‖ key (32): the hash input, assembled in place.
 const labelScratch = Buffer.alloc(40);
 
@@ -125,8 +130,11 @@ export class CookieChecker {
   readonly #cookie = Buffer.alloc(COOKIE_BYTES);
   readonly #input = Buffer.alloc(64);
 
-  /** `staticPublicKey`: the responder's own X25519 static key. */
-  constructor(staticPublicKey: Uint8Array, now: () => number = Date.now) {
+  /**
+   * `staticPublicKey`: the responder's own X25519 static key. `now`: monotonic milliseconds (a
+   * wall-clock step backwards must not keep the secret from rotating).
+   */
+  constructor(staticPublicKey: Uint8Array, now: () => number = monotonicNow) {
     this.#sealKey = cookieKey(staticPublicKey);
     this.#now = now;
   }
@@ -194,7 +202,8 @@ export class LoadMeter {
   #current = 0;
   #previous = 0;
 
-  constructor(threshold: number, now: () => number = Date.now) {
+  /** `now`: monotonic milliseconds (a wall-clock step backwards would freeze the windows). */
+  constructor(threshold: number, now: () => number = monotonicNow) {
     this.threshold = threshold;
     this.#now = now;
   }
