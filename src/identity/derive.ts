@@ -129,6 +129,11 @@ export function deriveFirstUsableSync(
 export interface VerifiedBindingCacheOptions {
   /** Most (key, nonce) pairs remembered; least recently used are dropped first. Default 65,536. */
   maxEntries?: number;
+  /**
+   * Most protected pairs (those protect() was called for: bindings of peers that completed a
+   * session), kept apart from the rest so that new pairs cannot push them out. Default 16,384.
+   */
+  maxProtected?: number;
   /** Hash to use (tests inject a counting or fake one). */
   hash?: NodeIdHash;
 }
@@ -140,11 +145,20 @@ export interface VerifiedBindingCacheOptions {
  * answered from the cache too, so repeating a false claim costs nothing after the first time.
  * Callers facing unauthenticated floods must still rate-limit before calling (each new pair is
  * one ~28 ms evaluation on the thread pool).
+ *
+ * Two LRUs: every new pair enters the main one (`maxEntries`); protect() moves a pair to the
+ * protected one (`maxProtected`), which only protected pairs compete for. A node protects the
+ * binding of every peer it completed a session with, so a flood of throw-away keys (each one a
+ * new pair, admitted at whatever rate the node allows) cycles through the main LRU only, and a
+ * returning peer is still known. A pair that falls out of the protected LRU goes back to the
+ * main one (most recent there).
  */
 export class VerifiedBindingCache {
   readonly maxEntries: number;
+  readonly maxProtected: number;
   readonly #hash: NodeIdHash;
   readonly #ids = new Map<string, number>();
+  readonly #protected = new Map<string, number>();
   readonly #pending = new Map<string, Promise<number>>();
   #hits = 0;
   #misses = 0;
@@ -154,12 +168,23 @@ export class VerifiedBindingCache {
     if (!Number.isInteger(max) || max < 1) {
       throw new HublessError('ERR_HUBLESS_BAD_ARGUMENT', `maxEntries must be a positive integer, got ${max}`);
     }
+    const maxProtected = options.maxProtected ?? 16_384;
+    if (!Number.isInteger(maxProtected) || maxProtected < 0) {
+      throw new HublessError('ERR_HUBLESS_BAD_ARGUMENT', `maxProtected must be a non-negative integer, got ${maxProtected}`);
+    }
     this.maxEntries = max;
+    this.maxProtected = maxProtected;
     this.#hash = options.hash ?? nodeIdHash;
   }
 
+  /** Pairs remembered, protected ones included. */
   get size(): number {
-    return this.#ids.size;
+    return this.#ids.size + this.#protected.size;
+  }
+
+  /** Pairs in the protected LRU. */
+  get protectedSize(): number {
+    return this.#protected.size;
   }
 
   /** Lookups answered without a new evaluation (cached or joined an in-flight one). */
@@ -195,7 +220,29 @@ export class VerifiedBindingCache {
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) return false;
     if (!Number.isInteger(nonce) || nonce < 0 || nonce > NONCE_MAX) return false;
     const key = cacheKey(publicKey, nonce);
-    return this.#ids.has(key) || this.#pending.has(key);
+    return this.#protected.has(key) || this.#ids.has(key) || this.#pending.has(key);
+  }
+
+  /**
+   * Moves a cached pair to the protected LRU (or refreshes it there): new pairs can no longer push
+   * it out, only other protected ones. Nothing happens for a pair that is not cached. Returns true
+   * when the pair is protected now.
+   */
+  protect(publicKey: Uint8Array, nonce: number): boolean {
+    if (this.maxProtected === 0 || !this.has(publicKey, nonce)) return false;
+    const key = cacheKey(publicKey, nonce);
+    const id = this.#protected.get(key) ?? this.#ids.get(key);
+    if (id === undefined) return false; // still being evaluated
+    this.#ids.delete(key);
+    this.#protected.delete(key);
+    this.#protected.set(key, id);
+    while (this.#protected.size > this.maxProtected) {
+      const oldest = this.#protected.keys().next().value as string;
+      const demoted = this.#protected.get(oldest) as number;
+      this.#protected.delete(oldest);
+      this.#remember(oldest, demoted);
+    }
+    return true;
   }
 
   /** The raw id for (publicKey, nonce), from the cache or one hash evaluation. */
@@ -203,6 +250,13 @@ export class VerifiedBindingCache {
     checkPublicKey(publicKey);
     checkNonce(nonce);
     const key = cacheKey(publicKey, nonce);
+    const known = this.#protected.get(key);
+    if (known !== undefined) {
+      this.#hits++;
+      this.#protected.delete(key);
+      this.#protected.set(key, known);
+      return known;
+    }
     const cached = this.#ids.get(key);
     if (cached !== undefined) {
       this.#hits++;
@@ -216,7 +270,7 @@ export class VerifiedBindingCache {
       pending = Promise.resolve(this.#hash(publicKey, nonce)).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
       const id = await pending;
-      this.#remember(key, id);
+      if (!this.#protected.has(key)) this.#remember(key, id);
       return id;
     }
     this.#hits++;
@@ -225,9 +279,11 @@ export class VerifiedBindingCache {
 
   clear(): void {
     this.#ids.clear();
+    this.#protected.clear();
   }
 
   #remember(key: string, id: number): void {
+    this.#ids.delete(key);
     this.#ids.set(key, id);
     while (this.#ids.size > this.maxEntries) {
       const oldest = this.#ids.keys().next().value as string;

@@ -159,6 +159,36 @@ test('cache: bounded, least recently used entry goes first', async () => {
   assert.throws(() => new VerifiedBindingCache({ maxEntries: 0 }), (e) => hasCode(e, 'ERR_HUBLESS_BAD_ARGUMENT'));
 });
 
+test('cache: protected pairs (peers with a session) are not pushed out by a stream of new pairs', async () => {
+  const { state, hash } = countingHash();
+  const cache = new VerifiedBindingCache({ hash, maxEntries: 4, maxProtected: 2 });
+  const pk = Buffer.alloc(32, 7);
+  await cache.nodeIdOf(pk, 1);
+  await cache.nodeIdOf(pk, 2);
+  assert.equal(cache.protect(pk, 1), true);
+  assert.equal(cache.protect(pk, 99), false, 'not cached: nothing to protect');
+  // 100 throw-away pairs cycle through the main LRU only.
+  for (let n = 1000; n < 1100; n++) await cache.nodeIdOf(pk, n);
+  const calls = state.calls;
+  await cache.nodeIdOf(pk, 1);
+  assert.equal(state.calls, calls, 'the protected pair is still known');
+  assert.ok(cache.has(pk, 1));
+  assert.equal(cache.has(pk, 2), false, 'the unprotected one was pushed out');
+  assert.equal(cache.size, 5);
+  assert.equal(cache.protectedSize, 1);
+  // The protected LRU is bounded too; what falls out goes back to the main LRU (most recent).
+  await cache.nodeIdOf(pk, 3);
+  await cache.nodeIdOf(pk, 4);
+  cache.protect(pk, 3);
+  cache.protect(pk, 4); // pushes nonce 1 (least recently used) back to the main LRU
+  assert.equal(cache.protectedSize, 2);
+  assert.ok(cache.has(pk, 1));
+  cache.clear();
+  assert.equal(cache.size, 0);
+  assert.equal(new VerifiedBindingCache().maxProtected, 16_384);
+  assert.throws(() => new VerifiedBindingCache({ maxProtected: -1 }), (e) => hasCode(e, 'ERR_HUBLESS_BAD_ARGUMENT'));
+});
+
 test('cache: a failing hash is not cached', async () => {
   let fail = true;
   const cache = new VerifiedBindingCache({
