@@ -51,7 +51,7 @@ import { TransportMux, type MuxMember } from './mux.js';
 import { publicKeyBytes, resolveOptions, type ConnectOptions, type NodeOptions, type ResolvedOptions } from './options.js';
 import { PortListener, type MessageHandler } from './port-listener.js';
 import { ReplayGuard } from './replay-guard.js';
-import { sourceKey, VerificationGate, type VerificationTicket } from './verification-gate.js';
+import { VerificationGate, type VerificationTicket } from './verification-gate.js';
 import { DirectoryMembership, wantsDirectory, type DirectoryFindResult } from './directory-membership.js';
 import type { DirectoryWatch } from '../directory/client.js';
 import type { DirectoryQuery } from '../directory/query.js';
@@ -224,6 +224,8 @@ export class Node extends EventEmitter<NodeEvents> {
       loadThreshold: opts.verificationLoadThreshold,
       perSource: opts.maxVerificationsPerSource,
       perSourceRate: opts.verificationsPerSourcePerSecond,
+      maxPending: opts.maxPendingVerifications,
+      globalRate: opts.verificationsPerSecond,
     });
     this.#aeads = aeadMask(opts.algorithms);
     const node = this;
@@ -630,20 +632,24 @@ export class Node extends EventEmitter<NodeEvents> {
     if (!wanted && this.#opts.allow !== null && !this.#opts.allow.has(key)) return refuse('refused');
     const aead = chooseAead(payload.aeads, this.#aeads);
     if (aead === null) return refuse('payload');
-    if (!this.#guard.accept(key, payload.timestamp)) return refuse('replay');
+    // Read-only here: the timestamp is recorded only once the initiation is admitted below, so
+    // refused initiations (throw-away keys turned away by the gate) leave no entry behind. A
+    // refused one created no state, so a later copy of it is just another initiation that must
+    // pass this same check against whatever was recorded by then.
+    if (!this.#guard.isNewer(key, payload.timestamp)) return refuse('replay');
     const pending = peer?.pending ?? null;
     if (pending !== null && (pending.state === 'verifying' || this.#winsTieBreak(remote))) return refuse('simultaneous');
-    // Each new (key, nonce) costs one memory-hard hash (~30 ms of thread pool): bound how many run
-    // at once, and under load how many one source address may have (its address is proven by
-    // mac2 then). Known bindings cost nothing; peers with a session, and peers we dial, are never
-    // refused for this.
+    // Each new (key, nonce) costs one memory-hard hash (~30 ms of thread pool): the gate bounds how
+    // many run at once and, under load (the source is proven by mac2 then), what one source
+    // address and its prefixes may have and how the slots are shared. Known bindings cost nothing;
+    // peers with a session, and peers we dial, are never refused for this.
     let ticket: VerificationTicket | undefined;
     if (peer?.session == null && !wanted && !this.#cache.has(remote.publicKey, payload.nonce)) {
-      if (this.#hashing >= this.#opts.maxPendingVerifications) return refuse('busy');
-      const t = this.#gate.admit(underLoad ? sourceKey(p.from.address) : null);
-      if (t === false) return refuse('sourceBusy');
+      const t = this.#gate.admit(underLoad ? p.from.address : null, this.#hashing);
+      if (typeof t === 'string') return refuse(t);
       ticket = t;
     }
+    this.#guard.accept(key, payload.timestamp);
     this.#respond(read, key, p.from, aead, ticket).catch((err: unknown) => this.#fault(err));
   }
 
@@ -730,6 +736,8 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#sendControl(PACKET_RESPONSE, read.senderIndex, written.body, endpoint);
     this.#counters.responsesSent++;
     this.#counters.completed++;
+    // A peer with a session keeps its binding: new keys (a flood of them) cannot push it out.
+    this.#cache.protect(remote.publicKey, payload.nonce);
     const slot = this.#slot(index, read.senderIndex, aead, false);
     peer ??= this.#newPeer(remote, key);
     peer.endpoint = endpoint;
@@ -805,6 +813,7 @@ export class Node extends EventEmitter<NodeEvents> {
     this.#pendingByIndex.delete(pending.index);
     peer.pending = null;
     this.#counters.completed++;
+    this.#cache.protect(peer.remote.publicKey, r.payload.nonce);
     const slot = this.#slot(pending.index, r.senderIndex, r.payload.aead, true);
     const existing = peer.session;
     if (existing !== null && !existing.closed) {

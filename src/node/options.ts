@@ -66,11 +66,22 @@ export interface NodeOptions extends DirectoryNodeOptions {
   verificationLoadThreshold?: number;
   /**
    * Under load, binding hashes one source address (IPv4 address, IPv6 /64) may have running at once
-   * (default 8); beyond it, its initiations from unknown keys are dropped (`sourceBusy`).
+   * (default 8); beyond it, its initiations from unknown keys are dropped (`sourceBusy`). Checked
+   * before the global bounds.
    */
   maxVerificationsPerSource?: number;
-  /** Under load, binding hashes one source address may start per second, bursts of twice as many (default 16). */
+  /**
+   * Under load, binding hashes one source address may start per second, bursts of twice as many
+   * (default 16). Its IPv4 /24 and IPv6 /56 may have twice the in-flight and rate budgets, its
+   * IPv6 /48 four times.
+   */
   verificationsPerSourcePerSecond?: number;
+  /**
+   * Under load, binding hashes started per second in all, bursts of one second's worth (default
+   * 32: below what two cores hash, ~65/s, so the slots drain). A quarter of these, and a quarter of
+   * maxPendingVerifications, are kept for sources whose prefix has nothing running.
+   */
+  verificationsPerSecond?: number;
   /** Datagrams a new incoming session holds back until the initiator's first packet (default 256). */
   stageLimit?: number;
   /**
@@ -104,6 +115,7 @@ export interface ResolvedOptions {
   verificationLoadThreshold: number;
   maxVerificationsPerSource: number;
   verificationsPerSourcePerSecond: number;
+  verificationsPerSecond: number;
   stageLimit: number;
   streams: StreamOptions | undefined;
 }
@@ -172,6 +184,7 @@ export function resolveOptions(o: NodeOptions): ResolvedOptions {
     verificationLoadThreshold: intOption(o.verificationLoadThreshold, 'verificationLoadThreshold', 16, 0, 1e9),
     maxVerificationsPerSource: intOption(o.maxVerificationsPerSource, 'maxVerificationsPerSource', 8, 1, 1e6),
     verificationsPerSourcePerSecond: intOption(o.verificationsPerSourcePerSecond, 'verificationsPerSourcePerSecond', 16, 1, 1e6),
+    verificationsPerSecond: intOption(o.verificationsPerSecond, 'verificationsPerSecond', 32, 1, 1e6),
     stageLimit: intOption(o.stageLimit, 'stageLimit', 256, 0, 1e6),
     streams: o.streams,
   };

@@ -2,8 +2,9 @@
 // anyone who saw it, so a responder drops an initiation whose TAI64N timestamp is not newer than
 // the last one it accepted from that key (WireGuard's rule).
 //
-// Entries are made only after the Noise message authenticated (the sender holds the static key),
-// never for unauthenticated senders. The map is bounded (least recently used entries go first):
+// Entries are made only after the Noise message authenticated (the sender holds the static key)
+// and the node admitted the initiation (isNewer() first, accept() once admitted), never for
+// unauthenticated senders nor for initiations refused for load. The map is bounded (least recently used entries go first):
 // a peer forgotten this way could have an old initiation replayed; the replayer cannot read the
 // response or use the keys, and a session made that way is never confirmed, so it is closed when
 // its confirmation time runs out.
@@ -18,6 +19,12 @@ export class ReplayGuard {
 
   get size(): number {
     return this.#last.size;
+  }
+
+  /** True when `timestamp` is newer than the last accepted one for `key`; remembers nothing. */
+  isNewer(key: string, timestamp: Buffer): boolean {
+    const last = this.#last.get(key);
+    return last === undefined || timestamp.toString('latin1') > last;
   }
 
   /** True (and remembered) when `timestamp` is newer than the last accepted one for `key`. */
