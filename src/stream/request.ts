@@ -102,7 +102,7 @@ class PendingRequest {
       signal.addEventListener('abort', this.onAbort, { once: true });
     }
     // A failed write destroys the stream with its error, which the reader reports.
-    stream.end(frame);
+    stream._endWith(frame);
     readFirstMessage(stream, { maxMessageSize: maxResponseSize }, this.answered.bind(this));
   }
 
@@ -237,7 +237,7 @@ function answer(stream: Stream, reply: unknown[]): void {
     else stream.destroy();
     return;
   }
-  stream.end(frame);
+  stream._endWith(frame);
 }
 
 function codeOf(err: unknown): string {

@@ -18,6 +18,7 @@ import type { Session } from '../session/session.js';
 import { readMessages, encodeMessage, type MessageOptions } from './messages.js';
 
 const WRITE_PIECE = 256 << 10;
+const EMPTY = Buffer.alloc(0);
 
 /** Application error code sent with RESET_STREAM when destroy() has no code of its own. */
 export const RESET_CODE_CANCELLED = 1;
@@ -84,8 +85,12 @@ export class Stream extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.#finSent) {
+      cb();  // _endWith() sent the FIN with the last bytes
+      return;
+    }
     try {
-      this.#engine.write(this.conn, this.id, Buffer.alloc(0), true);
+      this.#engine.write(this.conn, this.id, EMPTY, true);
       this.#finSent = true;
       cb();
     } catch (err) {
@@ -121,6 +126,28 @@ export class Stream extends Duplex {
     this.#waiting = null;
     if (waiting !== null) waiting();  // lets a pending write callback fail on the reset stream
     cb(err);
+  }
+
+  /**
+   * @internal end(frame) for request/response: when nothing else is queued, the bytes and the FIN
+   * go to the engine in one native write (no _write/_final round through the Writable machinery,
+   * no deferred write callback); otherwise, or for a frame larger than one piece, plain end(frame).
+   * A failed write destroys the stream with its error, as end(frame) does.
+   */
+  _endWith(frame: Buffer): void {
+    if (frame.length > WRITE_PIECE || this.destroyed || this.writableEnded || this.writableLength > 0 ||
+        this.writableCorked > 0 || this.#finSent || this.#waiting !== null) {
+      this.end(frame);
+      return;
+    }
+    try {
+      this.#engine.write(this.conn, this.id, frame, true);
+    } catch (err) {
+      this.destroy(asHublessError(err));
+      return;
+    }
+    this.#finSent = true;
+    this.end();
   }
 
   /** Sends one message: a 4-byte length and msgpack. Resolves once it is buffered natively. */
