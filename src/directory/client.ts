@@ -23,7 +23,7 @@ import {
   DIRECTORY_PROTOCOL_VERSION, ProtocolCodes, parseDeregisterAnswer, parseGetAnswer, parseLeaseAnswer, parseQueryAnswer,
   parseWatchMessage, protocolError, type LeaseAnswer,
 } from './protocol.js';
-import { matches, validateQuery, type DirectoryQuery } from './query.js';
+import { matches, validateQuery, type DirectoryQuery, type NormalizedQuery, type ViewOptions } from './query.js';
 import { checkBinding, defaultVerifyBinding, verifyRecord } from './record.js';
 import type { AgentRecord, SignedRecord, VerifyBinding } from './record-types.js';
 import { hostnameProblem } from './names.js';
@@ -77,6 +77,16 @@ export type DirectoryWatchEvent =
 
 const VERIFIED_CACHE = 10_000;
 
+/** The verified-record cache's key: the signature (the last 64 bytes), as a string without a copy. */
+function verifiedKey(bytes: Uint8Array): string {
+  if (!(bytes instanceof Uint8Array) || bytes.length <= 64) return '';
+  return asBuffer(bytes).toString('latin1', bytes.length - 64, bytes.length);
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /** Remote refusals that mean "this replica is broken", not "the answer is no". */
 const REPLICA_FAILURES = new Set<string>(['ERR_HUBLESS_STORE_FAILED', 'ERR_HUBLESS_INTERNAL', 'ERR_HUBLESS_STORE_CLOSED', 'ERR_HUBLESS_REMOTE_ERROR']);
 const VERIFICATION_CODES = new Set<string>([
@@ -105,8 +115,8 @@ export class DirectoryClient {
   readonly #answers = new Map<ResolvedEntry, number>();
   /** Times each entry's connection was reset (markDown). */
   readonly #resets = new Map<ResolvedEntry, number>();
-  /** Records verified lately, by signature (a hit needs identical bytes). */
-  readonly #verified = new Map<string, SignedRecord>();
+  /** Records verified lately, by signature (a hit needs identical bytes, compared with `bytes`). */
+  readonly #verified = new Map<string, { signed: SignedRecord; bytes: Buffer }>();
   #preferred: ResolvedEntry | undefined;
   #closed = false;
   readonly #stats: DirectoryClientStats = { requests: 0, failovers: 0, rejectedRecords: 0, watchReconnects: 0 };
@@ -135,6 +145,7 @@ export class DirectoryClient {
 
   /** Entries in the order the next request tries them. */
   order(): ResolvedEntry[] {
+    if (this.entries.length === 1) return [this.entries[0]];
     const now = this.#now();
     const up: ResolvedEntry[] = [];
     const down: ResolvedEntry[] = [];
@@ -164,7 +175,7 @@ export class DirectoryClient {
     let verificationError: unknown;
     let lastError: unknown;
     const attempts = this.order();
-    const retried = new Set<ResolvedEntry>();
+    let retried: Set<ResolvedEntry> | undefined;
     for (let i = 0; i < attempts.length; i++) {
       const entry = attempts[i];
       const answersBefore = this.#answers.get(entry) ?? 0;
@@ -185,8 +196,8 @@ export class DirectoryClient {
           // Other requests got answers from this replica meanwhile (it is alive, only this request
           // was lost), or another request reset its session under this one: try the next replica,
           // or this one once more.
-          if (!retried.has(entry)) {
-            retried.add(entry);
+          if (!retried?.has(entry)) {
+            (retried ??= new Set()).add(entry);
             attempts.push(entry);
           }
           continue;
@@ -194,8 +205,8 @@ export class DirectoryClient {
         this.#markDown(entry);
         // The only directory: one more try on a fresh session (its old one may be stale, e.g.
         // the directory restarted) before giving up.
-        if (this.entries.length === 1 && !retried.has(entry)) {
-          retried.add(entry);
+        if (this.entries.length === 1 && !retried?.has(entry)) {
+          (retried ??= new Set()).add(entry);
           attempts.push(entry);
         }
         continue;
@@ -226,26 +237,56 @@ export class DirectoryClient {
    * expiry check.
    */
   async verify(bytes: Uint8Array): Promise<SignedRecord> {
+    const now = this.#now();
     try {
-      const now = this.#now();
-      const key = bytes instanceof Uint8Array && bytes.length > 64 ? Buffer.from(bytes.subarray(bytes.length - 64)).toString('base64') : '';
-      const hit = this.#verified.get(key);
-      if (hit !== undefined && Buffer.from(hit.bytes).equals(bytes)) {
-        if (hit.record.expiresAt <= now) throw new HublessError(DirectoryCodes.RECORD_EXPIRED, `record of ${hit.record.address} expired`);
-        return hit;
-      }
+      const hit = this.#verifiedHit(bytes, now);
+      if (hit !== undefined) return hit;
       const signed = verifyRecord(bytes, { now });
       await checkBinding(signed.record, this.#verifyBinding);
-      this.#verified.set(key, signed);
+      this.#verified.set(verifiedKey(bytes), { signed, bytes: asBuffer(signed.bytes) });
       if (this.#verified.size > VERIFIED_CACHE) this.#verified.delete(this.#verified.keys().next().value!);
       return signed;
     } catch (err) {
-      this.#stats.rejectedRecords++;
-      if (err instanceof HublessError) {
-        throw new HublessError(err.code, `a directory served an invalid record: ${err.message}`, { cause: err });
-      }
-      throw err;
+      throw this.#invalidRecord(err);
     }
+  }
+
+  /**
+   * The record verified before with these exact bytes (undefined: not seen, verify it); throws
+   * ERR_HUBLESS_RECORD_EXPIRED when it expired since. No promise: the hot path of find().
+   */
+  #verifiedHit(bytes: Uint8Array, now: number): SignedRecord | undefined {
+    const hit = this.#verified.get(verifiedKey(bytes));
+    if (hit === undefined || !hit.bytes.equals(bytes)) return undefined;
+    if (hit.signed.record.expiresAt <= now) {
+      throw new HublessError(DirectoryCodes.RECORD_EXPIRED, `record of ${hit.signed.record.address} expired`);
+    }
+    return hit.signed;
+  }
+
+  #invalidRecord(err: unknown): unknown {
+    this.#stats.rejectedRecords++;
+    if (err instanceof HublessError) {
+      return new HublessError(err.code, `a directory served an invalid record: ${err.message}`, { cause: err });
+    }
+    return err;
+  }
+
+  /** Verifies a page of records: synchronously when every one was verified before (the usual case). */
+  #verifyAll(list: Uint8Array[]): SignedRecord[] | Promise<SignedRecord[]> {
+    const now = this.#now();
+    const out: SignedRecord[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      let hit: SignedRecord | undefined;
+      try {
+        hit = this.#verifiedHit(list[i], now);
+      } catch (err) {
+        throw this.#invalidRecord(err);
+      }
+      if (hit === undefined) return Promise.all(list.map((b) => this.verify(b)));
+      out[i] = hit;
+    }
+    return out;
   }
 
   #rejected(message: string): HublessError {
@@ -314,15 +355,19 @@ export class DirectoryClient {
   async find(query: DirectoryQuery): Promise<FindResult> {
     const q = validateQuery(query); // a bad query fails here, not at every replica
     const view = this.#viewer ? { viewer: this.#viewer } : {};
-    return this.#call({ v: DIRECTORY_PROTOCOL_VERSION, op: 'query', query }, async (a) => {
+    return this.#call({ v: DIRECTORY_PROTOCOL_VERSION, op: 'query', query }, (a) => {
       const page = parseQueryAnswer(a);
       if (page.records.length > q.limit) throw this.#rejected(`asked for at most ${q.limit} records, got ${page.records.length}`);
-      const records = await Promise.all(page.records.map((b) => this.verify(b)));
-      for (const r of records) {
-        if (!matches(r.record, q, view)) throw this.#rejected(`the directory returned ${r.record.address}, which does not match the query`);
-      }
-      return page.cursor === undefined ? { records } : { records, cursor: page.cursor };
+      const verified = this.#verifyAll(page.records);
+      return Array.isArray(verified) ? this.#checkPage(verified, page.cursor, q, view) : verified.then((records) => this.#checkPage(records, page.cursor, q, view));
     });
+  }
+
+  #checkPage(records: SignedRecord[], cursor: string | undefined, q: NormalizedQuery, view: ViewOptions): FindResult {
+    for (const r of records) {
+      if (!matches(r.record, q, view)) throw this.#rejected(`the directory returned ${r.record.address}, which does not match the query`);
+    }
+    return cursor === undefined ? { records } : { records, cursor };
   }
 
   /** Every matching record, page after page (at most `max`, default 10,000). */

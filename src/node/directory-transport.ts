@@ -48,7 +48,16 @@ export class NodeDirectoryTransport implements DirectoryTransport {
     }
   }
 
-  async request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
+  request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
+    // The hot path: the session used last is open, the request goes straight onto it.
+    const last = this.#sessions.get(entry);
+    if (last !== undefined && !last.closed) {
+      return last.request(DIRECTORY_PORT, payload, { timeoutMs, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+    }
+    return this.#requestConnecting(entry, payload, timeoutMs);
+  }
+
+  async #requestConnecting(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
     // One attempt within timeoutMs. A stale session (the directory restarted with the same key)
     // is handled by the client: a timeout resets this entry's session (reset() below) and the
     // request goes to the next replica, or once more to a lone directory, on a fresh handshake.

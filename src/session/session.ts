@@ -208,10 +208,8 @@ export class Session extends EventEmitter<SessionEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return requestOn(stream, payload, options).catch((err: unknown) => {
-      if ((err as HublessError).code === 'ERR_HUBLESS_REQUEST_TIMEOUT') this.#core.streamTimedOut();
-      throw err;
-    });
+    // A timeout starts the dead-peer check (core.streamTimedOut), told by the request itself.
+    return requestOn(stream, payload, options, this.#core);
   }
 
   /**

@@ -56,7 +56,9 @@ export function checkTimeout(ms: unknown): number {
  * one promise settles the call: the answer, the timeout, the abort signal or a stream error,
  * whichever comes first.
  */
-export function requestOn(stream: Stream, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
+export function requestOn(
+  stream: Stream, payload: unknown, options: RequestOptions = {}, onTimeout?: TimeoutHook,
+): Promise<unknown> {
   let timeoutMs: number;
   let frame: Buffer;
   try {
@@ -66,7 +68,12 @@ export function requestOn(stream: Stream, payload: unknown, options: RequestOpti
     stream.destroy();  // nothing was sent on it
     return Promise.reject(err);
   }
-  return new PendingRequest(stream, frame, timeoutMs, options.maxResponseSize ?? DEFAULT_MAX_RESPONSE, options.signal).promise;
+  return new PendingRequest(stream, frame, timeoutMs, options.maxResponseSize ?? DEFAULT_MAX_RESPONSE, options.signal, onTimeout).promise;
+}
+
+/** Told when a request timed out (a session checks its peer then): an object, not a closure per request. */
+export interface TimeoutHook {
+  streamTimedOut(): void;
 }
 
 /**
@@ -83,9 +90,14 @@ class PendingRequest {
   settled = false;
   timer: NodeJS.Timeout | undefined;
   onAbort: (() => void) | undefined;
+  readonly onTimeout: TimeoutHook | undefined;
 
-  constructor(stream: Stream, frame: Buffer, timeoutMs: number, maxResponseSize: number, signal: AbortSignal | undefined) {
+  constructor(
+    stream: Stream, frame: Buffer, timeoutMs: number, maxResponseSize: number, signal: AbortSignal | undefined,
+    onTimeout: TimeoutHook | undefined,
+  ) {
     this.stream = stream;
+    this.onTimeout = onTimeout;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.promise = new Promise<unknown>((resolve, reject) => {
@@ -118,6 +130,7 @@ class PendingRequest {
   timedOut(): void {
     this.stream.destroy();
     this.settle(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${this.timeoutMs} ms`));
+    this.onTimeout?.streamTimedOut();
   }
 
   abort(): void {
