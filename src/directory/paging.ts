@@ -54,6 +54,47 @@ export function singleSource(key: string | undefined): KeySource {
   return async (after) => (key !== undefined && (after === undefined || key > after) ? [key] : []);
 }
 
+/** Ascending keys strictly greater than `after`, at most `n` of them, read synchronously (LMDB). */
+export type SyncKeySource = (after: string | undefined, n: number) => string[];
+
+/**
+ * collectPage for a store whose reads are synchronous (LMDB): the same walk without a promise per
+ * batch. `load(key)` gives the live stored record or undefined.
+ */
+export function collectPageSync(
+  q: NormalizedQuery,
+  view: ViewOptions,
+  now: number,
+  source: SyncKeySource,
+  load: (key: string) => StoredRecord | undefined,
+  budget = SCAN_BUDGET,
+): QueryPage {
+  const records: SignedRecord[] = [];
+  let after = q.after;
+  let examined = 0;
+  let batch = q.limit + 1;
+  while (examined < budget) {
+    const want = Math.min(batch, budget - examined);
+    batch = Math.min(batch * 4, 1024);
+    const keys = source(after, want);
+    if (keys.length === 0) return { records };
+    for (let i = 0; i < keys.length; i++) {
+      examined++;
+      after = keys[i];
+      const s = load(after);
+      if (s !== undefined && s.leaseUntil > now && matches(s.signed.record, q, view)) {
+        records.push(s.signed);
+        if (records.length === q.limit) {
+          const exhausted = i === keys.length - 1 && keys.length < want;
+          return exhausted ? { records } : { records, cursor: encodeCursor(after, q) };
+        }
+      }
+    }
+    if (keys.length < want) return { records };
+  }
+  return { records, cursor: encodeCursor(after!, q) };
+}
+
 export async function collectPage(
   q: NormalizedQuery,
   view: ViewOptions,

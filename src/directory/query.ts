@@ -244,7 +244,7 @@ function attributeMatches(value: AttributeValue | undefined, f: AttributeFilter)
 export function capabilityMatches(c: Capability, f: CapabilityFilter): boolean {
   if (c.name !== f.name) return false;
   if (!f.attributes) return true;
-  for (const k of Object.keys(f.attributes)) {
+  for (const k in f.attributes) {
     const value = c.attributes && Object.prototype.hasOwnProperty.call(c.attributes, k) ? c.attributes[k] : undefined;
     if (!attributeMatches(value, f.attributes[k])) return false;
   }
@@ -271,8 +271,15 @@ export function matches(record: AgentRecord, query: DirectoryQuery | NormalizedQ
   if (q.address !== undefined && record.address !== q.address) return false;
   if (q.hostname !== undefined && record.hostname !== q.hostname) return false;
   if (q.group !== undefined && !record.groups.includes(q.group)) return false;
-  const has = (f: CapabilityFilter) => record.capabilities.some((c) => capabilityMatches(c, f));
-  if (!q.allOf.every(has)) return false;
-  if (q.anyOf.length > 0 && !q.anyOf.some(has)) return false;
-  return true;
+  // Plain loops, no closure per call: this runs for every candidate of every query.
+  for (let i = 0; i < q.allOf.length; i++) if (!hasCapability(record, q.allOf[i])) return false;
+  if (q.anyOf.length === 0) return true;
+  for (let i = 0; i < q.anyOf.length; i++) if (hasCapability(record, q.anyOf[i])) return true;
+  return false;
+}
+
+function hasCapability(record: AgentRecord, f: CapabilityFilter): boolean {
+  const caps = record.capabilities;
+  for (let i = 0; i < caps.length; i++) if (capabilityMatches(caps[i], f)) return true;
+  return false;
 }

@@ -19,9 +19,9 @@
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { DirectoryCodes, directoryError } from './codes.js';
-import { collectPage, planQuery, singleSource, unionSource, type KeySource, type StoredRecord } from './paging.js';
+import { collectPageSync, planQuery, type StoredRecord, type SyncKeySource } from './paging.js';
 import { conflictMessage, putConflict } from './put-rules.js';
-import { validateQuery, visibleTo, type DirectoryQuery, type ViewOptions } from './query.js';
+import { validateQuery, visibleTo, type DirectoryQuery, type NormalizedQuery, type ViewOptions } from './query.js';
 import { RecordCache } from './record-cache.js';
 import type { AgentRecord, SignedRecord } from './record-types.js';
 import { WatchHub, type Change } from './watch-hub.js';
@@ -54,6 +54,32 @@ function packRow(leaseUntil: number, expiresAt: number, bytes: Uint8Array): Buff
 }
 
 const SWEEP_BATCH = 1000;
+/** Query pages kept for repeated queries (see #pages). */
+const PAGE_CACHE = 1024;
+/** A kept page is recomputed at least this often (a safety net; writes and leases already invalidate it). */
+const PAGE_MAX_AGE_MS = 1000;
+
+interface CachedPage {
+  /** The store's generation when it was computed: any write since makes it stale. */
+  generation: number;
+  /** When it was computed (a clock that went back makes it stale too). */
+  at: number;
+  /** The earliest lease among its records: once one ends, the page is stale. */
+  until: number;
+  page: QueryPage;
+}
+
+/** The cache key of a validated query: every field that shapes its page. */
+function pageKey(q: NormalizedQuery): string {
+  return JSON.stringify([q.address, q.hostname, q.group, q.allOf, q.anyOf, q.limit, q.after]);
+}
+
+function copyPage(p: QueryPage): QueryPage {
+  return p.cursor === undefined ? { records: p.records.slice() } : { records: p.records.slice(), cursor: p.cursor };
+}
+
+/** No records: the sources and the unions below. */
+const NONE: string[] = [];
 const pad = (n: number) => String(n).padStart(16, '0');
 const capKey = (name: string, id: string) => `c ${name} ${id}`;
 const groupKey = (name: string, id: string) => `g ${name} ${id}`;
@@ -70,6 +96,15 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
   readonly #signals = new Map<string, Set<(payload: Buffer) => void>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /**
+   * Pages of recent queries (lookups repeat: many agents ask for the same capability). A page is
+   * served again while the store has not changed (#generation: every put, removal and expiry
+   * bumps it; a renewal only extends leases, which cannot change a page before its earliest
+   * lease ends) and until the earliest lease of its records ends. Pages that saw a private record
+   * depend on the viewer and are not kept.
+   */
+  readonly #pages = new Map<string, CachedPage>();
+  #generation = 0;
 
   constructor(options: LmdbStoreOptions) {
     mkdirSync(options.path, { recursive: true });
@@ -163,6 +198,7 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
   }
 
   #dispatch(change: Change): void {
+    this.#generation++;
     if (this.#hub.size > 0) this.#hub.dispatch(change, this.#now());
   }
 
@@ -187,8 +223,8 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
     return s && s.signed.record.hostname === hostname ? s.signed : undefined;
   }
 
-  #indexSource(prefix: string): KeySource {
-    return async (after, n) => {
+  #indexSource(prefix: string): SyncKeySource {
+    return (after, n) => {
       const keys: string[] = [];
       const start = after === undefined ? prefix : prefix + after;
       for (const k of this.#index.getKeys({ start, end: `${prefix}g`, exclusiveStart: after !== undefined, limit: n })) {
@@ -198,27 +234,53 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
     };
   }
 
+  #source(q: NormalizedQuery): SyncKeySource {
+    const plan = planQuery(q);
+    if (plan.kind === 'address' || plan.kind === 'hostname') {
+      // At most one key, so exact lookups page like everything else.
+      const key = plan.kind === 'address' ? recordKey(plan.address) : this.#hosts.get(plan.hostname);
+      return (after) => (key !== undefined && (after === undefined || key > after) ? [key] : NONE);
+    }
+    if (plan.kind === 'scan') {
+      return (after, n) => [...this.#records.getKeys({ start: after, exclusiveStart: after !== undefined, limit: n })] as string[];
+    }
+    const sources = plan.union.map((ref) => this.#indexSource(`${ref.kind === 'capability' ? 'c' : 'g'} ${ref.name} `));
+    if (sources.length === 1) return sources[0];
+    // Each source yields its n smallest keys > after, so the union's n smallest are among them.
+    return (after, n) => [...new Set(sources.flatMap((src) => src(after, n)))].sort().slice(0, n);
+  }
+
   async query(query: DirectoryQuery, view: ViewOptions = {}): Promise<QueryPage> {
     this.#check();
     const q = validateQuery(query);
-    const plan = planQuery(q);
-    let source: KeySource;
-    if (plan.kind === 'address') source = singleSource(recordKey(plan.address));
-    else if (plan.kind === 'hostname') source = singleSource(this.#hosts.get(plan.hostname));
-    else if (plan.kind === 'index') {
-      source = unionSource(plan.union.map((ref) => this.#indexSource(`${ref.kind === 'capability' ? 'c' : 'g'} ${ref.name} `)));
-    } else {
-      source = async (after, n) => [
-        ...this.#records.getKeys({ start: after, exclusiveStart: after !== undefined, limit: n }),
-      ] as string[];
-    }
     const now = this.#now();
-    return collectPage(q, view, now, source, async (keys) =>
-      keys.map((id) => {
-        const row = this.#row(id);
-        return row && rowLease(row) > now ? this.#stored(id, row) : undefined;
-      }),
-    );
+    const cacheable = view.unrestricted !== true;
+    const key = cacheable ? pageKey(q) : '';
+    if (cacheable) {
+      const hit = this.#pages.get(key);
+      if (hit !== undefined) {
+        // A copy of the list: callers own what they get.
+        if (hit.generation === this.#generation && hit.until > now && now >= hit.at) return copyPage(hit.page);
+        this.#pages.delete(key);
+      }
+    }
+    let until = now + PAGE_MAX_AGE_MS;
+    let viewerDependent = false;
+    const page = collectPageSync(q, view, now, this.#source(q), (id) => {
+      const row = this.#row(id);
+      if (!row) return undefined;
+      const lease = rowLease(row);
+      if (lease <= now) return undefined;
+      const s = this.#stored(id, row)!;
+      if (s.signed.record.visibility !== 'public') viewerDependent = true;
+      if (lease < until) until = lease;
+      return s;
+    });
+    if (cacheable && !viewerDependent) {
+      if (this.#pages.size >= PAGE_CACHE) this.#pages.delete(this.#pages.keys().next().value!);
+      this.#pages.set(key, { generation: this.#generation, at: now, until, page: copyPage(page) });
+    }
+    return page;
   }
 
   async renew(address: string, leaseUntil: number): Promise<boolean> {

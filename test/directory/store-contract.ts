@@ -211,6 +211,40 @@ export function storeContract(factory: StoreFactory): void {
     wf.watch.close();
   }));
 
+  it('a repeated query sees every change at once: puts, updates, removals, lease ends, viewers', () => withStore(async (h) => {
+    // The lmdb store reuses the page of an identical query until something changes: it must never
+    // serve one that went stale.
+    const sorted = (l: string[]) => [...l].sort();
+    const q = { capability: 'repeat.op' };
+    const t0 = h.clock.now();
+    const [a, b, c] = [newAgent(), newAgent(), newAgent()];
+    await h.store.put(sign(a, { capabilities: [{ name: 'repeat.op' }] }, t0, 60_000), { leaseUntil: t0 + 1_000 });
+    await put(h, b, { capabilities: [{ name: 'repeat.op' }] });
+    assert.deepEqual(sorted(await collect(h.store, q)), sorted([a.address, b.address]));
+    const page = await h.store.query(q);
+    assert.deepEqual(sorted(page.records.map((r) => r.record.address)), sorted([a.address, b.address]), 'same answer again');
+    page.records.length = 0; // callers own the page they get
+    assert.equal((await h.store.query(q)).records.length, 2);
+    h.clock.advance(1_000); // a's lease ends (no sweep)
+    assert.deepEqual(await collect(h.store, q), [b.address]);
+    assert.equal(await h.store.renew(b.address, h.clock.now() + 30_000), true);
+    assert.deepEqual(await collect(h.store, q), [b.address]);
+    await put(h, c, { capabilities: [{ name: 'repeat.op' }] });
+    assert.deepEqual(sorted(await collect(h.store, q)), sorted([b.address, c.address]));
+    await put(h, b, { capabilities: [{ name: 'other.op' }] });
+    assert.deepEqual(await collect(h.store, q), [c.address]);
+    assert.equal(await h.store.remove(c.address), true);
+    assert.deepEqual(await collect(h.store, q), []);
+    const friend = newSigner();
+    const stranger = { viewer: newSigner().publicKey };
+    const d = newAgent();
+    await put(h, d, { visibility: 'private', trust: [friend.publicKey], capabilities: [{ name: 'repeat.op' }] });
+    assert.deepEqual(await collect(h.store, q, stranger), []);
+    assert.deepEqual(await collect(h.store, q, { viewer: friend.publicKey }), [d.address]);
+    assert.deepEqual(await collect(h.store, q, stranger), []);
+    assert.deepEqual(await collect(h.store, q, { viewer: friend.publicKey }), [d.address]);
+  }));
+
   it('pages through indexes and scans: every record exactly once, in order', () => withStore(async (h) => {
     const agents = Array.from({ length: 41 }, () => newAgent());
     for (const [i, a] of agents.entries()) {
