@@ -20,7 +20,7 @@ import { MessageQueue } from '../session/message-queue.js';
 import { DirectoryCodes } from './codes.js';
 import type { ResolvedEntry } from './entry.js';
 import {
-  DIRECTORY_PROTOCOL_VERSION, ProtocolCodes, parseDeregisterAnswer, parseGetAnswer, parseLeaseAnswer, parseQueryAnswer,
+  DIRECTORY_PROTOCOL_VERSION, ProtocolCodes, asBin, parseDeregisterAnswer, parseGetAnswer, parseLeaseAnswer, parseQueryAnswer,
   parseWatchMessage, protocolError, type LeaseAnswer,
 } from './protocol.js';
 import { matches, validateQuery, type DirectoryQuery, type NormalizedQuery, type ViewOptions } from './query.js';
@@ -295,7 +295,7 @@ export class DirectoryClient {
   }
 
   async register(record: SignedRecord): Promise<LeaseAnswer> {
-    return this.#call({ v: DIRECTORY_PROTOCOL_VERSION, op: 'register', record: record.bytes }, parseLeaseAnswer);
+    return this.#call({ v: DIRECTORY_PROTOCOL_VERSION, op: 'register', record: asBin(record.bytes) }, parseLeaseAnswer);
   }
 
   async renew(address: string): Promise<LeaseAnswer> {

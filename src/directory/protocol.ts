@@ -47,6 +47,16 @@ export const ProtocolCodes = {
   CLOSED: 'ERR_HUBLESS_DIRECTORY_CLOSED',
 } as const satisfies Record<string, HublessErrorCode>;
 
+/**
+ * Records travel as msgpack `bin`. The message codec (msgpackr with moreTypes) writes a Buffer as
+ * `bin` but a plain Uint8Array as its typed-array extension, which the reader then copies into a
+ * new Uint8Array: a Buffer view of the same bytes (no copy) keeps the wire as documented and the
+ * decoding cheap (a view into the message).
+ */
+export function asBin(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function protocolError(code: HublessErrorCode, message: string, cause?: unknown): HublessError {
   return new HublessError(code, message, cause === undefined ? undefined : { cause });
 }

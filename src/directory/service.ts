@@ -13,7 +13,7 @@ import { DirectoryCodes, directoryError } from './codes.js';
 import { hostnameProblem } from './names.js';
 import { sameKey } from './put-rules.js';
 import {
-  OPS, ProtocolCodes, parseRequest, parseWatchRequest, protocolError,
+  OPS, ProtocolCodes, asBin, parseRequest, parseWatchRequest, protocolError,
   type DirectoryRequest, type LeaseAnswer, type Op, type WatchMessage,
 } from './protocol.js';
 import { TokenBuckets, type RateLimit } from './rate-limit.js';
@@ -198,7 +198,7 @@ export class DirectoryService {
       };
       const storeWatch: Watch = this.store.watch(filters, (e) => {
         emit(e.type === 'put'
-          ? { v: 1, type: 'put', record: e.record.bytes }
+          ? { v: 1, type: 'put', record: asBin(e.record.bytes) }
           : { v: 1, type: 'leave', address: e.address, reason: e.reason });
       }, view);
       let closed = false;
@@ -224,7 +224,7 @@ export class DirectoryService {
             for (const r of page.records) {
               if (closed) return handle;
               this.#stats.watchEvents++;
-              sink.send({ v: 1, type: 'put', record: r.bytes });
+              sink.send({ v: 1, type: 'put', record: asBin(r.bytes) });
             }
             sent += page.records.length;
             cursor = page.cursor;
@@ -337,7 +337,7 @@ export class DirectoryService {
         const r = req.address !== undefined
           ? await this.store.get(req.address, view)
           : await this.store.getByHostname(req.hostname!, view);
-        return { v: 1, record: r?.bytes ?? null };
+        return { v: 1, record: r === undefined ? null : asBin(r.bytes) };
       }
       case 'query':
         return queryAnswer(await this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) }));
@@ -347,7 +347,7 @@ export class DirectoryService {
 
 function queryAnswer(page: QueryPage): { v: 1; records: Uint8Array[]; cursor?: string } {
   const records: Uint8Array[] = new Array(page.records.length);
-  for (let i = 0; i < records.length; i++) records[i] = page.records[i].bytes;
+  for (let i = 0; i < records.length; i++) records[i] = asBin(page.records[i].bytes);
   return page.cursor === undefined ? { v: 1, records } : { v: 1, records, cursor: page.cursor };
 }
 

@@ -9,6 +9,7 @@ import { openLmdbStore } from '../../src/directory/store-lmdb.js';
 import { DirectoryService, type DirectoryPeer, type DirectoryServiceOptions } from '../../src/directory/service.js';
 import type { WatchMessage } from '../../src/directory/protocol.js';
 import { verifyRecord } from '../../src/directory/record.js';
+import { encodeMessage } from '../../src/stream/messages.js';
 import { newAgent, sign, waitFor, type Agent } from './helpers.js';
 
 async function withService(fn: (s: DirectoryService) => Promise<void>, opts: Partial<DirectoryServiceOptions> = {}) {
@@ -47,6 +48,12 @@ test('registers a record, then get, get by hostname and query return its verifia
     assert.deepEqual(Buffer.from(byHost.record), Buffer.from(rec.bytes));
     const q = (await svc.handle({ v: 1, op: 'query', query: { capability: { name: 'summarize', attributes: { lang: 'en' } } } }, viewer)) as { records: Uint8Array[] };
     assert.equal(q.records.length, 1);
+    // Records travel as msgpack bin (PROTOCOL.md), not as msgpackr's typed-array extension.
+    for (const answer of [q, byHost]) {
+      const frame = encodeMessage([0, answer]);
+      const bin = Buffer.from([0xc5, (rec.bytes.length >> 8) & 0xff, rec.bytes.length & 0xff]);
+      assert.ok(frame.includes(Buffer.concat([rec.bytes.length < 256 ? Buffer.from([0xc4, rec.bytes.length]) : bin, Buffer.from(rec.bytes.subarray(0, 8))])), 'a bin header before the record');
+    }
     const none = (await svc.handle({ v: 1, op: 'get', hostname: 'nobody.test' }, viewer)) as { record: null };
     assert.equal(none.record, null);
     assert.equal(svc.stats().answered, 5);
