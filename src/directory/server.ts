@@ -62,6 +62,9 @@ const peerOf = (session: Session): DirectoryPeer => {
   return { publicKey: session.remotePublicKey, host: ep.address, port: ep.port };
 };
 
+/** Answers may come pre-encoded (a cached query page's frame). */
+const ENCODED = { encoded: true };
+
 /** Refusals the stream layer makes before the service sees a request. */
 const STREAM_REFUSALS = new Set(['ERR_HUBLESS_MESSAGE_TOO_LARGE', 'ERR_HUBLESS_MESSAGE_INVALID']);
 
@@ -90,7 +93,7 @@ export class DirectoryServer {
     });
     // Refusals by the stream layer (oversized, undecodable) are counted through onRefused: no
     // listener per request stream.
-    this.#requests = node.handle(DIRECTORY_PORT, (request, ctx) => this.service.handle(request, peerOf(ctx.session)), {
+    this.#requests = node.handle(DIRECTORY_PORT, (request, ctx) => this.service.handle(request, peerOf(ctx.session), ENCODED), {
       maxRequestSize: DIRECTORY_LIMITS.maxRequestBytes,
       onRefused: (err) => this.service.countRefusal(err.code),
     });

@@ -19,7 +19,8 @@ import {
 import { TokenBuckets, type RateLimit } from './rate-limit.js';
 import { RECORD_TIME_DEFAULTS, checkBinding, defaultVerifyBinding, verifyRecord } from './record.js';
 import type { VerifyBinding } from './record-types.js';
-import type { DirectoryStore, QueryPage, Watch } from './store.js';
+import { PAGE_ORIGIN, type DirectoryStore, type QueryPage, type Watch } from './store.js';
+import { EncodedAnswer } from '../stream/request.js';
 
 /** Who sent a request: the authenticated key of the session and its UDP source. */
 export interface DirectoryPeer {
@@ -73,6 +74,14 @@ export interface DirectoryServerStats {
   /** Watch events sent; watches closed because their reader fell behind. */
   watchEvents: number;
   watchOverflows: number;
+}
+
+export interface HandleOptions {
+  /**
+   * May answer with an EncodedAnswer (the request layer sends its frame as is) instead of the
+   * answer's value: what the server does, so that a query page served again is not re-encoded.
+   */
+  encoded?: boolean;
 }
 
 /** Where a watch's events go (a stream in server.ts). */
@@ -146,7 +155,7 @@ export class DirectoryService {
    * Answers one request; rejects with a HublessError (counted) when it is refused. One promise
    * per request: the checks run synchronously, then the operation's own promise.
    */
-  handle(payload: unknown, peer: DirectoryPeer): Promise<unknown> {
+  handle(payload: unknown, peer: DirectoryPeer, options: HandleOptions = {}): Promise<unknown> {
     let pending: Promise<unknown>;
     try {
       let req: DirectoryRequest;
@@ -159,12 +168,26 @@ export class DirectoryService {
       }
       this.#stats.requests[req.op]++;
       this.#limit(req.op, peer);
-      pending = this.#dispatch(req, peer);
+      pending = this.#dispatch(req, peer, options.encoded === true);
     } catch (err) {
       return Promise.reject(this.#refused(err));
     }
     return pending.then(this.#onAnswered, this.#onRefused);
   }
+
+  /** Encoded answers of pages a store serves again (PAGE_ORIGIN), kept as long as the store keeps the page. */
+  readonly #encoded = new WeakMap<QueryPage, EncodedAnswer>();
+
+  readonly #encodedQueryAnswer = (page: QueryPage): unknown => {
+    const origin = (page as { [PAGE_ORIGIN]?: QueryPage })[PAGE_ORIGIN];
+    if (origin === undefined) return queryAnswer(page);
+    let a = this.#encoded.get(origin);
+    if (a === undefined) {
+      a = new EncodedAnswer(queryAnswer(page));
+      this.#encoded.set(origin, a);
+    }
+    return a;
+  };
 
   readonly #onAnswered = (out: unknown): unknown => {
     this.#stats.answered++;
@@ -293,8 +316,10 @@ export class DirectoryService {
   }
 
   /** The operation; lookups (the hot path) answer from the store's promise without another async frame. */
-  #dispatch(req: DirectoryRequest, peer: DirectoryPeer): Promise<unknown> {
-    if (req.op === 'query') return this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) }).then(queryAnswer);
+  #dispatch(req: DirectoryRequest, peer: DirectoryPeer, encoded: boolean): Promise<unknown> {
+    if (req.op === 'query') {
+      return this.store.query(req.query, { viewer: new Uint8Array(peer.publicKey) }).then(encoded ? this.#encodedQueryAnswer : queryAnswer);
+    }
     return this.#dispatchOther(req, peer);
   }
 

@@ -27,7 +27,7 @@ import type { AgentRecord, SignedRecord } from './record-types.js';
 import { WatchHub, type Change } from './watch-hub.js';
 import { HublessError } from '../errors.js';
 import {
-  checkLeaseTime, checkSignalChannel, effectiveLease, recordKey, type ChangeListener, type DirectoryStore,
+  PAGE_ORIGIN, checkLeaseTime, checkSignalChannel, effectiveLease, recordKey, type ChangeListener, type DirectoryStore,
   type PutOptions, type PutResult, type QueryPage, type SignalBus, type StoreOptions, type Watch,
 } from './store.js';
 
@@ -74,8 +74,11 @@ function pageKey(q: NormalizedQuery): string {
   return JSON.stringify([q.address, q.hostname, q.group, q.allOf, q.anyOf, q.limit, q.after]);
 }
 
-function copyPage(p: QueryPage): QueryPage {
-  return p.cursor === undefined ? { records: p.records.slice() } : { records: p.records.slice(), cursor: p.cursor };
+/** A copy of a kept page for a caller, marked with the kept page as its origin (PAGE_ORIGIN). */
+function copyPage(p: QueryPage, origin: QueryPage): QueryPage {
+  const copy: QueryPage = p.cursor === undefined ? { records: p.records.slice() } : { records: p.records.slice(), cursor: p.cursor };
+  Object.defineProperty(copy, PAGE_ORIGIN, { value: origin });
+  return copy;
 }
 
 /** No records: the sources and the unions below. */
@@ -260,7 +263,7 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
       const hit = this.#pages.get(key);
       if (hit !== undefined) {
         // A copy of the list: callers own what they get.
-        if (hit.generation === this.#generation && hit.until > now && now >= hit.at) return copyPage(hit.page);
+        if (hit.generation === this.#generation && hit.until > now && now >= hit.at) return copyPage(hit.page, hit.page);
         this.#pages.delete(key);
       }
     }
@@ -278,7 +281,9 @@ export class LmdbDirectoryStore implements DirectoryStore, SignalBus {
     });
     if (cacheable && !viewerDependent) {
       if (this.#pages.size >= PAGE_CACHE) this.#pages.delete(this.#pages.keys().next().value!);
-      this.#pages.set(key, { generation: this.#generation, at: now, until, page: copyPage(page) });
+      const kept: QueryPage = page.cursor === undefined ? { records: page.records.slice() } : { records: page.records.slice(), cursor: page.cursor };
+      this.#pages.set(key, { generation: this.#generation, at: now, until, page: kept });
+      Object.defineProperty(page, PAGE_ORIGIN, { value: kept });
     }
     return page;
   }

@@ -24,6 +24,13 @@ export interface PutResult {
   previous?: SignedRecord;
 }
 
+/**
+ * A store that serves the same page again (LmdbDirectoryStore's page cache) marks each copy it
+ * hands out with this non-enumerable property: one object per distinct page, so that what is
+ * derived from a page (the directory's encoded answer) can be kept for as long as that object.
+ */
+export const PAGE_ORIGIN: unique symbol = Symbol('hubless.pageOrigin');
+
 export interface QueryPage {
   records: SignedRecord[];
   /** Present when there may be more results: pass it back as `query.cursor`. */

@@ -184,6 +184,26 @@ function decodeAnswer(answer: unknown): unknown {
 const ignore = (): void => {};
 
 /**
+ * @internal A success answer already encoded: the frame of `[0, value]`. A handler that serves the
+ * same answer many times (a directory's cached query page) returns one and it is sent as is, with
+ * no msgpack encoding per request. The frame is only read (the engine copies it), so one can be
+ * shared by any number of streams.
+ */
+export class EncodedAnswer {
+  readonly frame: Buffer;
+
+  constructor(value: unknown) {
+    this.frame = encodeMessage([0, value]);
+  }
+}
+
+/** Answers with a handler's result: an EncodedAnswer as is, anything else encoded as [0, value]. */
+function answerValue(stream: Stream, value: unknown): void {
+  if (!(value instanceof EncodedAnswer)) answer(stream, [0, value]);
+  else if (!stream.destroyed) stream._endWith(value.frame);
+}
+
+/**
  * Answers the request on an incoming stream with `handler`'s result (or its error). Never throws:
  * a broken stream or a bad request ends that stream only. Resolves once the answer is written.
  *
@@ -224,11 +244,11 @@ function serveNow<S>(stream: Stream, session: S, handler: RequestHandler<S>, opt
       return resolve();
     }
     if (!isThenable(result)) {
-      answer(stream, [0, result]);
+      answerValue(stream, result);
       return resolve();
     }
     Promise.resolve(result).then(
-      (value) => answer(stream, [0, value]),
+      (value) => answerValue(stream, value),
       (e: unknown) => answer(stream, [1, codeOf(e), messageOf(e)]),
     ).then(resolve, resolve);
   });

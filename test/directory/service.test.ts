@@ -10,6 +10,7 @@ import { DirectoryService, type DirectoryPeer, type DirectoryServiceOptions } fr
 import type { WatchMessage } from '../../src/directory/protocol.js';
 import { verifyRecord } from '../../src/directory/record.js';
 import { encodeMessage } from '../../src/stream/messages.js';
+import { EncodedAnswer } from '../../src/stream/request.js';
 import { newAgent, sign, waitFor, type Agent } from './helpers.js';
 
 async function withService(fn: (s: DirectoryService) => Promise<void>, opts: Partial<DirectoryServiceOptions> = {}) {
@@ -54,9 +55,16 @@ test('registers a record, then get, get by hostname and query return its verifia
       const bin = Buffer.from([0xc5, (rec.bytes.length >> 8) & 0xff, rec.bytes.length & 0xff]);
       assert.ok(frame.includes(Buffer.concat([rec.bytes.length < 256 ? Buffer.from([0xc4, rec.bytes.length]) : bin, Buffer.from(rec.bytes.subarray(0, 8))])), 'a bin header before the record');
     }
+    // The server's way: a page the store serves again comes as its encoded answer, the same bytes.
+    const query = { v: 1, op: 'query', query: { capability: { name: 'summarize', attributes: { lang: 'en' } } } };
+    await svc.handle(query, viewer, { encoded: true });
+    const encoded = await svc.handle(query, viewer, { encoded: true });
+    assert.ok(encoded instanceof EncodedAnswer, 'a repeated query is answered pre-encoded');
+    assert.deepEqual(encoded.frame, encodeMessage([0, await svc.handle(query, viewer)]));
+    assert.equal(await svc.handle(query, viewer, { encoded: true }), encoded, 'one encoding while the page is kept');
     const none = (await svc.handle({ v: 1, op: 'get', hostname: 'nobody.test' }, viewer)) as { record: null };
     assert.equal(none.record, null);
-    assert.equal(svc.stats().answered, 5);
+    assert.equal(svc.stats().answered, 9);
   });
 });
 
