@@ -122,6 +122,7 @@ Napi::Function StreamEngine::Init(Napi::Env env) {
                          InstanceMethod<&StreamEngine::SetFaults>("setFaults"),
                          InstanceMethod<&StreamEngine::InjectPlaintext>("injectPlaintext"),
                          InstanceMethod<&StreamEngine::Close>("close"),
+                         StaticMethod<&StreamEngine::RingBytesInProcess>("ringBytes"),
                      });
 }
 
@@ -316,7 +317,37 @@ void StreamEngine::MaybeWritable(Connection& c, Stream& st) {
     st.want_writable = false;
     PushEvent(kEvWritable, c.index, st.key, 0, 0);
   }
-  if (st.send.buffered() == 0) st.send.Release();
+  if (st.send.buffered() == 0) ReleaseSoon(c, st);
+}
+
+// A drained ring of kMinRing bytes is freed at once (growing one back costs nothing); a larger
+// one kRingKeepUs later, if it is still drained then (see kRingKeepUs).
+void StreamEngine::ReleaseSoon(Connection& c, Stream& st) {
+  const bool recv_idle = st.recv.readable() == 0, send_idle = st.send.buffered() == 0;
+  if (recv_idle && st.recv.capacity() <= kMinRing) st.recv.Release();
+  if (send_idle && st.send.capacity() <= kMinRing) st.send.Release();
+  const bool keep = (recv_idle && st.recv.capacity() > kMinRing) || (send_idle && st.send.capacity() > kMinRing);
+  if (!keep || st.ring_release_us != 0) return;
+  st.ring_release_us = NowUs() + kRingKeepUs;
+  if (c.ring_release_q.empty()) c.ring_release_at = st.ring_release_us;
+  c.ring_release_q.push_back(st.key);
+}
+
+void StreamEngine::SweepRings(Connection& c, uint64_t now) {
+  c.ring_release_at = UINT64_MAX;
+  while (!c.ring_release_q.empty()) {
+    Stream* st = FindStream(c, c.ring_release_q.front());
+    if (st != nullptr) {
+      if (st->ring_release_us > now) {
+        c.ring_release_at = st->ring_release_us;
+        return;
+      }
+      st->ring_release_us = 0;
+      if (st->recv.readable() == 0) st->recv.Release();
+      if (st->send.buffered() == 0) st->send.Release();
+    }
+    c.ring_release_q.pop_front();
+  }
 }
 
 void StreamEngine::MaybeFree(Connection& c, Stream& st) {
@@ -609,10 +640,11 @@ void StreamEngine::Deliver() {
           st->fin_delivered = true;
           PushEvent(kEvFin, c->index, key, 0, 0);
         }
-        if (st->recv.readable() == 0) st->recv.Release();
+        if (st->recv.readable() == 0) ReleaseSoon(*c, *st);
         MaybeFree(*c, *st);
       }
       if (again) break;
+      if (c != nullptr && c->ring_release_at < c->armed) Schedule(*c);
     }
   }
   Emit();
@@ -828,6 +860,11 @@ void StreamEngine::Pump(Connection& c, uint64_t now_us, int probes) {
   Schedule(c);
 }
 
+// StreamEngine.ringBytes() -> bytes held by every stream send and receive ring in the process.
+Napi::Value StreamEngine::RingBytesInProcess(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(g_ring_bytes.load(std::memory_order_relaxed)));
+}
+
 // ---- timers ---------------------------------------------------------------------------------
 
 void StreamEngine::Schedule(Connection& c) {
@@ -848,6 +885,7 @@ void StreamEngine::Schedule(Connection& c) {
     }
     if (blocked && c.rec.eliciting_in_flight == 0) d = std::min(d, c.last_tx_us + c.rec.PtoInterval());
   }
+  d = std::min(d, c.ring_release_at);
   if (socket_ != nullptr) d = std::min(d, socket_->FaultsNextRelease());
   if (d < c.armed) {
     c.armed = d;
@@ -914,6 +952,7 @@ void StreamEngine::TimeoutConnection(Connection& c) {
 }
 
 void StreamEngine::OnTimer(Connection& c, uint64_t now) {
+  if (now >= c.ring_release_at) SweepRings(c, now);
   if (!c.streams.empty() && now >= c.last_rx_us + cfg_.idle_timeout_us) {
     TimeoutConnection(c);
     Schedule(c);

@@ -102,6 +102,7 @@ struct Stream {
   bool stop_pending = false, stop_local = false;
   bool reset_remote = false;
   bool want_writable = false;
+  uint64_t ring_release_us = 0;  // when its drained rings are freed (0: not queued)
 };
 
 class StreamEngine;
@@ -130,6 +131,8 @@ struct Connection final : RecoveryListener {
   bool ping_pending = false, pace_wait = false, dirty = false, cwnd_limited = false;
   uint64_t last_rx_us = 0, last_tx_us = 0;
   uint64_t armed = UINT64_MAX;
+  std::deque<uint32_t> ring_release_q;  // streams with drained rings to free, by release time
+  uint64_t ring_release_at = UINT64_MAX;
   double stats[kCsCount] = {};
 
   void OnPacketAcked(const SentPacket& p) override;
@@ -170,6 +173,7 @@ class StreamEngine : public Napi::ObjectWrap<StreamEngine> {
   Napi::Value SetFaults(const Napi::CallbackInfo& info);
   Napi::Value InjectPlaintext(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  static Napi::Value RingBytesInProcess(const Napi::CallbackInfo& info);
 
   Connection* Conn(uint32_t index, bool create);
   Stream* NewStream(Connection& c, uint32_t key);
@@ -180,6 +184,8 @@ class StreamEngine : public Napi::ObjectWrap<StreamEngine> {
   size_t BuildCtrl(Connection& c, uint8_t* p, size_t room, SentPacket& rec);
   bool Sendable(Connection& c, Stream& st);
   void OnTimer(Connection& c, uint64_t now_us);
+  void ReleaseSoon(Connection& c, Stream& st);
+  void SweepRings(Connection& c, uint64_t now_us);
   void Schedule(Connection& c);
   void ArmTimer();
   static void OnUvTimer(uv_timer_t* t);

@@ -21,7 +21,7 @@ bool RecvBuffer::Insert(uint64_t offset, const uint8_t* p, size_t n, size_t wind
   if (need > buf_.size()) {
     size_t cap = buf_.empty() ? kMinRing : buf_.size();
     while (cap < need) cap *= 2;
-    std::vector<uint8_t> nb(cap);
+    RingBytes nb(cap);
     // Move what is buffered (ranges above delivered_) into the new ring; the new bytes
     // themselves, [s, e), are written below.
     if (!buf_.empty()) {
@@ -52,7 +52,7 @@ size_t RecvBuffer::Take(uint8_t* out, size_t n) {
 
 void RecvBuffer::Release() {
   if (!have_.empty()) return;
-  if (!buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  buf_.clear();
   have_.Trim();
 }
 

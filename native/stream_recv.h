@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stream_ranges.h"
+#include "stream_ring.h"
 
 namespace hubless {
 
@@ -31,7 +32,7 @@ class RecvBuffer {
   size_t capacity() const { return buf_.size(); }
 
  private:
-  std::vector<uint8_t> buf_;
+  RingBytes buf_;
   RangeSet have_;  // received ranges at or above delivered_
   uint64_t delivered_ = 0;
   uint64_t highest_ = 0;

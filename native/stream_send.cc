@@ -10,7 +10,7 @@ void SendBuffer::Grow(size_t need) {
   size_t cap = buf_.empty() ? kMinRing : buf_.size();
   while (cap < need) cap *= 2;
   if (cap == buf_.size()) return;
-  std::vector<uint8_t> nb(cap);
+  RingBytes nb(cap);
   if (!buf_.empty()) RingMove(buf_, nb, base_, end_);
   buf_.swap(nb);
 }
@@ -59,7 +59,7 @@ void SendBuffer::OnLost(uint64_t offset, size_t n) {
 
 void SendBuffer::Release() {
   if (buffered() != 0) return;
-  if (!buf_.empty()) std::vector<uint8_t>().swap(buf_);
+  buf_.clear();
   acked_.Trim();
   retransmit_.Trim();
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stream_ranges.h"
+#include "stream_ring.h"
 
 namespace hubless {
 
@@ -35,7 +36,7 @@ class SendBuffer {
 
  private:
   void Grow(size_t need);
-  std::vector<uint8_t> buf_;  // size: 0 or a power of two
+  RingBytes buf_;  // size: 0 or a power of two
   uint64_t base_ = 0;         // first unacknowledged offset
   uint64_t end_ = 0;          // one past the last written byte
   RangeSet acked_;            // acknowledged ranges above base_
