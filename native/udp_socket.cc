@@ -215,6 +215,16 @@ Napi::Value UdpSocket::Bind(const Napi::CallbackInfo& info) {
   rx_iov_.resize(entries);
   rx_addr_.resize(entries);
   rx_cmsg_.resize(entries * kCmsgSize);
+  for (int i = 0; i < entries; i++) {
+    rx_iov_[i] = {rx_buf_.data() + i * rx_entry_size_, rx_entry_size_};
+    msghdr& m = rx_msgs_[i].msg_hdr;
+    m = msghdr{};
+    m.msg_name = &rx_addr_[i];
+    m.msg_iov = &rx_iov_[i];
+    m.msg_iovlen = 1;
+    m.msg_control = gro_ ? rx_cmsg_.data() + i * kCmsgSize : nullptr;
+  }
+  rx_touched_ = entries;
 
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
@@ -608,7 +618,9 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
       }
     }
     stats_[kStTxSyscalls]++;
-    const int r = sendmmsg(fd_, tx_msgs_.data(), static_cast<unsigned>(n), 0);
+    // One group (a lone datagram, or one GSO train): sendmsg skips sendmmsg's per-call setup.
+    const int r = n == 1 ? (sendmsg(fd_, &tx_msgs_[0].msg_hdr, 0) >= 0 ? 1 : -1)
+                         : sendmmsg(fd_, tx_msgs_.data(), static_cast<unsigned>(n), 0);
     if (r > 0) {
       for (int k = 0; k < r; k++) {
         const Group& gr = groups_[g + k];
@@ -855,19 +867,17 @@ void UdpSocket::OnReadable() {
   const int entries = static_cast<int>(rx_msgs_.size());
   uint32_t budget = kRecvDatagramsPerPoll;
   while (budget > 0 && !closed_) {
-    for (int i = 0; i < entries; i++) {
-      rx_iov_[i] = {rx_buf_.data() + i * rx_entry_size_, rx_entry_size_};
+    // The kernel writes back only the lengths and flags of the entries it filled: reset those
+    // (one datagram per wake-up is the latency-bound case; all 64 were reset every time).
+    for (int i = 0; i < rx_touched_; i++) {
       msghdr& m = rx_msgs_[i].msg_hdr;
-      m.msg_name = &rx_addr_[i];
       m.msg_namelen = sizeof(sockaddr_storage);
-      m.msg_iov = &rx_iov_[i];
-      m.msg_iovlen = 1;
-      m.msg_control = gro_ ? rx_cmsg_.data() + i * kCmsgSize : nullptr;
       m.msg_controllen = gro_ ? kCmsgSize : 0;
       m.msg_flags = 0;
     }
     int n = recvmmsg(fd_, rx_msgs_.data(), entries, MSG_DONTWAIT, nullptr);
     stats_[kStRxSyscalls]++;
+    rx_touched_ = n > 0 ? n : 0;
     if (n <= 0) break;
     budget = static_cast<uint32_t>(n) >= budget ? 0 : budget - static_cast<uint32_t>(n);
     for (int i = 0; i < n && !closed_; i++) {

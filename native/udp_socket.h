@@ -147,6 +147,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<uint8_t> rx_buf_;
   std::vector<mmsghdr> rx_msgs_;
   std::vector<iovec> rx_iov_;
+  int rx_touched_ = 0;  // rx_msgs_ entries the last recvmmsg filled (to reset before the next)
   std::vector<sockaddr_storage> rx_addr_;
   std::vector<uint8_t> rx_cmsg_;
   size_t rx_entry_size_ = 0;
