@@ -587,12 +587,7 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
   while (g < groups_.size()) {
     if (!gso_ && groups_[g].segment != 0) {
       // GSO was found unusable after this group was cut: send it segment by segment.
-      const Group& gr = groups_[g];
-      const size_t sent = SendSegments(tx_buf_.data() + gr.off, gr.bytes, gr.segment, to, to_len);
-      if (sent < gr.bytes) {
-        groups_[g] = {gr.off + sent, gr.bytes - sent, gr.segment};
-        return g;
-      }
+      if (!SendGroupAlone(g, false, to, to_len)) return g;
       g++;
       continue;
     }
@@ -641,12 +636,7 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
       continue;
     }
     if (groups_[g].segment != 0 && errno == EMSGSIZE) {
-      const Group& gr = groups_[g];
-      const size_t sent = SendSplit(tx_buf_.data() + gr.off, gr.bytes, gr.segment, to, to_len);
-      if (sent < gr.bytes) {
-        groups_[g] = {gr.off + sent, gr.bytes - sent, gr.segment};
-        return g;
-      }
+      if (!SendGroupAlone(g, true, to, to_len)) return g;
       g++;
       continue;
     }
@@ -655,6 +645,18 @@ size_t UdpSocket::SendGroups(const sockaddr_storage& to, socklen_t to_len) {
     g++;
   }
   return g;
+}
+
+// Sends group g on its own: one datagram at a time (split), else through SendSegments. False
+// when the kernel pushed back; the group then holds what is left of it, to be queued.
+bool UdpSocket::SendGroupAlone(size_t g, bool split, const sockaddr_storage& to, socklen_t to_len) {
+  Group& gr = groups_[g];
+  const uint8_t* p = tx_buf_.data() + gr.off;
+  const size_t sent = split ? SendSplit(p, gr.bytes, gr.segment, to, to_len)
+                            : SendSegments(p, gr.bytes, gr.segment, to, to_len);
+  if (sent == gr.bytes) return true;
+  gr = {gr.off + sent, gr.bytes - sent, gr.segment};
+  return false;
 }
 
 // Sends [p, p + bytes) as datagrams of `segment` bytes (0: one datagram), as one GSO send where

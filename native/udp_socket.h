@@ -106,6 +106,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   size_t SendGroups(const sockaddr_storage& to, socklen_t to_len);
   size_t SendSegments(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
                       socklen_t to_len);
+  bool SendGroupAlone(size_t g, bool split, const sockaddr_storage& to, socklen_t to_len);
   size_t SendSplit(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
                    socklen_t to_len);
   SendResult SendOne(const uint8_t* p, size_t bytes, uint16_t segment, const sockaddr_storage& to,
