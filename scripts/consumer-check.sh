@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves a consumer can use the published package with only the prebuild: pack, install the
 # tarball with --ignore-scripts into an empty folder (no compiler step can run), import it and
-# exchange an encrypted datagram.
+# exchange an encrypted datagram; then, through the public API, two nodes handshake and answer a
+# request over a stream, and a CommonJS consumer can require() the package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -36,3 +37,31 @@ if (text !== 'hello from the prebuild') throw new Error(`wrong payload: ${text}`
 console.log(`consumer ok: ${algorithm} datagram through the prebuild`);
 JS
 node check.mjs
+cat > nodes.mjs <<'JS'
+import { createNode, HublessError } from 'hubless';
+const a = await createNode({ keyFile: 'a.key', listen: { host: '127.0.0.1', port: 0 } });
+const b = await createNode({ keyFile: 'b.key', listen: { host: '127.0.0.1', port: 0 } });
+try {
+  b.handle(80, (payload) => ({ echo: payload }));
+  const session = await a.connect(b.publicKey, { endpoint: b.endpoint });
+  const answer = await session.request(80, 'ping', { timeoutMs: 5000 });
+  if (answer?.echo !== 'ping') throw new Error(`wrong answer: ${JSON.stringify(answer)}`);
+  if (!session.remoteAddress.equals(b.address)) throw new Error('the session reached another address');
+  let refused = null;
+  try { await session.request(81, 'nobody', { timeoutMs: 5000 }); } catch (err) { refused = err; }
+  if (!(refused instanceof HublessError) || refused.code !== 'ERR_HUBLESS_STREAM_REFUSED') {
+    throw new Error(`no refusal with a code: ${refused}`);
+  }
+  console.log(`consumer ok: ${a.address} -> ${b.address}, handshake and request through the public API`);
+} finally {
+  await a.close();
+  await b.close();
+}
+JS
+node nodes.mjs
+cat > cjs.cjs <<'JS'
+const hubless = require('hubless');
+if (typeof hubless.createNode !== 'function') throw new Error('require() gave no createNode');
+console.log('consumer ok: require() from CommonJS');
+JS
+node cjs.cjs
