@@ -249,6 +249,7 @@ export class Node extends EventEmitter<NodeEvents> {
         stream.session = core.session;
         return stream;
       },
+      openSink: (core, dstPort, sink) => node.#streams.openSink(core.conn, dstPort, sink),
       acceptStream: (core, stream) => node.#onStream(core, stream),
       suspect: (core) => {
         // Every stream of a silent session times out at once: one check, counted once.

@@ -16,6 +16,7 @@ import type { AeadAlgorithm, Transport } from '../transport/transport.js';
 import type { MessageQueue } from './message-queue.js';
 import { Session, type Message, type SessionStatsSnapshot } from './session.js';
 import type { Stream } from '../stream/stream.js';
+import type { RawStreamSink } from '../stream/hub.js';
 
 /** One installed key pair (one native session index). */
 export interface KeySlot {
@@ -48,6 +49,8 @@ export interface SessionHost {
   count(counter: 'keepalivesSent' | 'stagedDropped'): void;
   /** Opens a stream on the session's logical session (`conn`). */
   openStream(core: SessionCore, dstPort: number, srcPort: number | undefined): Stream;
+  /** Opens a stream on the session's logical session whose events go to `sink` (a request: no Stream). */
+  openSink(core: SessionCore, dstPort: number, sink: RawStreamSink): void;
   /** A stream the peer opened on this session. */
   acceptStream(core: SessionCore, stream: Stream): void;
   /** Stream traffic went unanswered (a request timed out, a stream idled out): check the peer. */
@@ -249,6 +252,11 @@ export class SessionCore {
   openStream(dstPort: number, srcPort: number | undefined): Stream {
     if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
     return this.host.openStream(this, dstPort, srcPort);
+  }
+
+  openSink(dstPort: number, sink: RawStreamSink): void {
+    if (this.closed) throw new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session is closed');
+    this.host.openSink(this, dstPort, sink);
   }
 
   /** A stream the peer opened (the stream hub's owner callback: no closure per session). */

@@ -9,7 +9,7 @@ import type { Address } from '../identity/address.js';
 import { constants } from '../native/binding.js';
 import type { AeadAlgorithm, SessionStats } from '../transport/transport.js';
 import type { SessionCore } from './core.js';
-import { requestOn, type RequestOptions } from '../stream/request.js';
+import { RequestCall, type RequestOptions } from '../stream/request.js';
 import type { Stream } from '../stream/stream.js';
 import { MessageQueue } from './message-queue.js';
 
@@ -202,14 +202,16 @@ export class Session extends EventEmitter<SessionEvents> {
    * version does not know), ERR_HUBLESS_ABORTED, ERR_HUBLESS_STREAM_CLOSED and the stream's errors.
    */
   request(port: number, payload: unknown, options: RequestOptions = {}): Promise<unknown> {
-    let stream: Stream;
+    // No Stream: the stream's events go straight to the request (RequestCall), as nobody else
+    // sees it. A timeout starts the dead-peer check (core.streamTimedOut), told by the request.
+    const call = new RequestCall(this.#core);
     try {
-      stream = this.openStream(port);
+      checkPort(port, 'port', false);
+      this.#core.openSink(port, call);
     } catch (err) {
       return Promise.reject(err);
     }
-    // A timeout starts the dead-peer check (core.streamTimedOut), told by the request itself.
-    return requestOn(stream, payload, options, this.#core);
+    return call.send(port, payload, options);
   }
 
   /**

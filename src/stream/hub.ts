@@ -93,13 +93,35 @@ export interface StreamOwner {
   streamTimedOut(): void;
 }
 
+/**
+ * @internal What the hub hands a stream's native events to: a Stream (the Node Duplex users see),
+ * or a request in flight (request.ts), which reads its answer straight from these calls.
+ */
+export interface StreamSink {
+  readonly remotePort: number;
+  /** `length` received bytes at `start` in the hub's slab (reused by the next batch: copy what you keep). */
+  _onBytes(slab: Buffer, start: number, length: number): void;
+  _onFin(): void;
+  _onWritable(): void;
+  _onAbort(err: HublessError): void;
+  /** The native side freed the stream (the hub has forgotten it). */
+  _onNativeClosed(): void;
+  /** The session or the transport ended under the stream: `err` for a failed session, none when closed on purpose. */
+  destroy(err?: Error): unknown;
+}
+
+/** @internal A stream opened with openSink(): told its engine and key before any event. */
+export interface RawStreamSink extends StreamSink {
+  _opened(engine: NativeStreamEngine, conn: number, id: number): void;
+}
+
 export class StreamHub extends EventEmitter<StreamHubEvents> {
   readonly #engine: NativeStreamEngine;
   readonly #slab = Buffer.alloc(SLAB_SIZE);
   readonly #events = new Uint32Array(constants.streamMaxEvents * constants.streamEventWords);
   readonly #stats = new Float64Array(constants.streamStatNames.length);
   readonly #scratch = new Float64Array(constants.streamSessionStatNames.length);
-  readonly #streams = new Map<number, Map<number, Stream>>();
+  readonly #streams = new Map<number, Map<number, StreamSink>>();
   readonly #owners = new Map<number, StreamOwner>();
   #nextPort = FIRST_EPHEMERAL_PORT;
   #closed = false;
@@ -171,18 +193,34 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
   }
 
   openStream(session: number, dstPort: number, srcPort?: number): Stream {
+    const src = srcPort ?? this.#ephemeralPort();
+    const id = this.#open(session, dstPort, src);
+    const stream = new Stream(this.#engine, { conn: session, id, localPort: src, remotePort: dstPort });
+    this.#sinksOf(session).set(id, stream);
+    return stream;
+  }
+
+  /**
+   * @internal Opens a stream (from an ephemeral port) whose native events go straight to `sink`,
+   * with no Stream (Duplex) in between: the request path (request.ts), where nobody else sees
+   * the stream. The sink writes and resets through the engine it is given.
+   */
+  openSink(session: number, dstPort: number, sink: RawStreamSink): void {
+    const id = this.#open(session, dstPort, this.#ephemeralPort());
+    sink._opened(this.#engine, session, id);
+    this.#sinksOf(session).set(id, sink);
+  }
+
+  #open(session: number, dstPort: number, src: number): number {
     if (this.#closed) throw new HublessError('ERR_HUBLESS_SOCKET_CLOSED', 'the transport is closed');
     if (!Number.isInteger(dstPort) || dstPort < 1 || dstPort > 65535) {
       throw new HublessError('ERR_HUBLESS_INVALID_ARGUMENT', 'dstPort must be an integer in 1..65535');
     }
-    const src = srcPort ?? this.#ephemeralPort();
-    let id: number;
     try {
-      id = this.#engine.open(session, dstPort, src);
+      return this.#engine.open(session, dstPort, src);
     } catch (err) {
       throw asHublessError(err);
     }
-    return this.#add(session, id, src, dstPort);
   }
 
   /** Engine-wide counters (drops by reason, packets, timeouts), read without a native call. */
@@ -220,19 +258,19 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
     return p;
   }
 
-  #add(session: number, id: number, localPort: number, remotePort: number): Stream {
+  #sinksOf(session: number): Map<number, StreamSink> {
     let m = this.#streams.get(session);
     if (m === undefined) {
       m = new Map();
       this.#streams.set(session, m);
     }
-    const stream = new Stream(this.#engine, { conn: session, id, localPort, remotePort }, () => {
-      const mm = this.#streams.get(session);
-      mm?.delete(id);
-      if (mm !== undefined && mm.size === 0) this.#streams.delete(session);
-    });
-    m.set(id, stream);
-    return stream;
+    return m;
+  }
+
+  /** The native side freed stream `id`: it leaves the map (and its session's map when it was the last). */
+  #forget(session: number, id: number, m: Map<number, StreamSink>): void {
+    m.delete(id);
+    if (m.size === 0 && this.#streams.get(session) === m) this.#streams.delete(session);
   }
 
   #onEvents(count: number): void {
@@ -242,18 +280,20 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
       const r = i * W;
       const type = ev[r], session = ev[r + 1], id = ev[r + 2], a = ev[r + 3], b = ev[r + 4];
       if (type === EV_OPENED) {
-        const s = this.#add(session, id, a >>> 16, a & 0xffff);
+        const s = new Stream(this.#engine, { conn: session, id, localPort: a >>> 16, remotePort: a & 0xffff });
+        this.#sinksOf(session).set(id, s);
         const owner = this.#owners.get(session);
         if (owner !== undefined) owner.takeStream(s);
         else if (this.listenerCount('stream') > 0) this.emit('stream', s);
         else s._refuse();
         continue;
       }
-      const s = this.#streams.get(session)?.get(id);
+      const m = this.#streams.get(session);
+      const s = m?.get(id);
       if (s === undefined) continue;
       switch (type) {
         case EV_DATA:
-          s._onData(Buffer.from(this.#slab.subarray(a, a + b)));
+          s._onBytes(this.#slab, a, b);
           break;
         case EV_FIN:
           s._onFin();
@@ -267,12 +307,14 @@ export class StreamHub extends EventEmitter<StreamHubEvents> {
           break;
         case EV_TIMEOUT:
           if (a !== 1) this.#owners.get(session)?.streamTimedOut();
+          this.#forget(session, id, m!);
           s._onNativeClosed();
           s._onAbort(a === 1
             ? new HublessError('ERR_HUBLESS_SESSION_CLOSED', 'the session was removed')
             : new HublessError('ERR_HUBLESS_STREAM_TIMEOUT', 'the peer sent nothing within the idle timeout'));
           break;
         case EV_CLOSED:
+          this.#forget(session, id, m!);
           s._onNativeClosed();
           break;
       }

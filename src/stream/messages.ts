@@ -38,7 +38,8 @@ export const NO_MESSAGE: unique symbol = Symbol('hubless.noMessage');
 
 type MessageStream = Readable & { destroy(err?: Error): void };
 
-function tooLarge(need: number, max: number): HublessError {
+/** @internal ERR_HUBLESS_MESSAGE_TOO_LARGE, with the reset code a reader sends. */
+export function tooLarge(need: number, max: number): HublessError {
   const err = new HublessError('ERR_HUBLESS_MESSAGE_TOO_LARGE', `message of ${need} bytes exceeds the ${max}-byte limit`);
   (err as HublessError & { resetCode: number }).resetCode = RESET_CODE_MESSAGE_TOO_LARGE;
   return err;
@@ -50,10 +51,11 @@ function invalid(cause: unknown): HublessError {
   return err;
 }
 
-const truncated = () => new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the stream ended inside a message');
+/** @internal */
+export const truncated = (): HublessError => new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the stream ended inside a message');
 
 /** The error of a stream that closed before it ended (what Node's stream iterator throws). */
-function prematureClose(): Error {
+export function prematureClose(): Error {
   const err = new Error('Premature close') as Error & { code: string };
   err.code = 'ERR_STREAM_PREMATURE_CLOSE';
   return err;
@@ -67,6 +69,19 @@ function decodeBody(stream: MessageStream, body: Buffer): unknown {
     const err = invalid(cause);
     stream.destroy(err);
     throw err;
+  }
+}
+
+/**
+ * @internal Decodes a message body that is the caller's own (nothing else uses or reuses its
+ * bytes): decoded binaries are views into it. ERR_HUBLESS_MESSAGE_INVALID (with its reset code)
+ * when it is not msgpack.
+ */
+export function unpackOwned(body: Buffer): unknown {
+  try {
+    return packr.unpack(body);
+  } catch (cause) {
+    throw invalid(cause);
   }
 }
 

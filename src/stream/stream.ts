@@ -43,7 +43,6 @@ export class Stream extends Duplex {
   readonly localPort: number;
   readonly remotePort: number;
   readonly #engine: NativeStreamEngine;
-  readonly #onGone: () => void;
   #pushed = 0;
   #reported = 0;
   #nativeClosed = false;
@@ -53,10 +52,9 @@ export class Stream extends Duplex {
   #resetCode = RESET_CODE_CANCELLED;
 
   /** @internal Created by StreamHub. */
-  constructor(engine: NativeStreamEngine, info: StreamInfo, onGone: () => void) {
+  constructor(engine: NativeStreamEngine, info: StreamInfo) {
     super({ allowHalfOpen: true, readableHighWaterMark: 256 << 10, writableHighWaterMark: 64 << 10 });
     this.#engine = engine;
-    this.#onGone = onGone;
     this.conn = info.conn;
     this.id = info.id;
     this.localPort = info.localPort;
@@ -171,6 +169,11 @@ export class Stream extends Duplex {
     this.destroy();
   }
 
+  /** @internal Received bytes in the hub's slab: copied into a chunk of their own. */
+  _onBytes(slab: Buffer, start: number, length: number): void {
+    this._onData(Buffer.from(slab.subarray(start, start + length)));
+  }
+
   /** @internal */
   _onData(chunk: Buffer): void {
     this.#pushed += chunk.length;
@@ -195,10 +198,9 @@ export class Stream extends Duplex {
     this.destroy(err);
   }
 
-  /** @internal The native side freed the stream. */
+  /** @internal The native side freed the stream (the hub has forgotten it). */
   _onNativeClosed(): void {
     this.#nativeClosed = true;
-    this.#onGone();
   }
 
   #report(): void {

@@ -91,6 +91,66 @@ test('node.handle / node.request: answers, remote errors keep their code, timeou
   });
 });
 
+test('session.request: large requests and answers in many pieces, answer limits, truncated and missing answers, abort, a session closed under it', async () => {
+  await withNodes(async (set) => {
+    const a = await set.open({ identity: ids[0] });
+    const b = await set.open({ identity: ids[1] });
+    // Echoes the request's length and a copy of it: a 1 MiB request (4 write pieces) and answer (many deliveries).
+    b.handle(20, (req) => ({ n: (req as Buffer).length, back: req }), { maxRequestSize: 4 << 20 });
+    const s = await a.connect(b.publicKey, { endpoint: endpointOf(b) });
+    const big = Buffer.alloc(1 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+    const answers = await Promise.all([0, 1, 2].map(() => s.request(20, big) as Promise<{ n: number; back: Buffer }>));
+    for (const r of answers) {
+      assert.equal(r.n, big.length);
+      assert.ok(Buffer.from(r.back).equals(big));
+    }
+    await rejectsWith(s.request(20, big, { maxResponseSize: 1000 }), 'ERR_HUBLESS_MESSAGE_TOO_LARGE');
+    assert.equal((await s.request(20, Buffer.alloc(10)) as { n: number }).n, 10);  // the session carries on
+    // Raw responders: half a message then FIN; FIN alone; bytes one at a time.
+    const raw = b.listen(21);
+    raw.on('stream', (st: Stream) => {
+      st.once('data', (chunk: Buffer) => {
+        const mode = chunk.readUInt8(chunk.length - 1);  // the request is msgpack of a small integer
+        if (mode === 1) st.end(Buffer.from([0, 0, 0, 10, 0x92]));
+        else if (mode === 2) st.end();
+        else {
+          const frame = Buffer.from([0, 0, 0, 3, 0x92, 0x00, 0x2a]);  // [0, 42]
+          let i = 0;
+          const next = (): void => {
+            if (i < frame.length) st.write(frame.subarray(i, ++i), () => setTimeout(next, 2));
+            else st.end();
+          };
+          next();
+        }
+      });
+    });
+    await rejectsWith(s.request(21, 1), 'ERR_HUBLESS_MESSAGE_TRUNCATED');
+    await rejectsWith(s.request(21, 2), 'ERR_HUBLESS_MESSAGE_TRUNCATED');
+    assert.equal(await s.request(21, 3), 42);
+    // Abort: before sending and while waiting.
+    const early = new AbortController();
+    early.abort(new Error('early'));
+    await rejectsWith(s.request(20, 1, { signal: early.signal }), 'ERR_HUBLESS_ABORTED');
+    b.handle(22, () => sleep(5000));
+    const late = new AbortController();
+    const pending = s.request(22, 1, { signal: late.signal });
+    setTimeout(() => late.abort(), 20);
+    await rejectsWith(pending, 'ERR_HUBLESS_ABORTED');
+    await rejectsWith(s.request(20, 1, { timeoutMs: 0 }), 'ERR_HUBLESS_INVALID_ARGUMENT');
+    // The session closes with requests in flight: they fail at once, not at their timeout.
+    const started = Date.now();
+    const inFlight = [s.request(22, 1, { timeoutMs: 5000 }), s.request(22, 2, { timeoutMs: 5000 })];
+    await sleep(20);
+    s.close();
+    for (const p of inFlight) {
+      await assert.rejects(p, (err: HublessError) => err.code === 'ERR_HUBLESS_STREAM_CLOSED' || err.code === 'ERR_HUBLESS_SESSION_CLOSED');
+    }
+    assert.ok(Date.now() - started < 2000);
+    await rejectsWith(s.request(20, 1), 'ERR_HUBLESS_SESSION_CLOSED');
+  });
+});
+
 test('a request larger than the handler accepts is refused with ERR_HUBLESS_MESSAGE_TOO_LARGE', async () => {
   await withNodes(async (set) => {
     const a = await set.open({ identity: ids[0] });
