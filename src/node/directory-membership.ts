@@ -67,6 +67,22 @@ function recordFields(o: DirectoryNodeOptions): RecordFields {
 
 const CACHE_ENTRIES = 1024;
 
+/**
+ * The record cache's node-id key of each verified record, parsed from its address once: the
+ * directory client hands out the same SignedRecord for the same bytes (its verified cache), so a
+ * lookup that finds records seen before parses no address.
+ */
+const nodeKeys = new WeakMap<SignedRecord, string>();
+
+function nodeKeyOf(r: SignedRecord): string {
+  let k = nodeKeys.get(r);
+  if (k === undefined) {
+    k = `#${Address.parse(r.record.address).node}`;
+    nodeKeys.set(r, k);
+  }
+  return k;
+}
+
 export class DirectoryMembership {
   readonly client: DirectoryClient;
   readonly registration: Registration | null;
@@ -117,20 +133,24 @@ export class DirectoryMembership {
   }
 
   #remember(r: SignedRecord): SignedRecord {
-    const keys = [`#${Address.parse(r.record.address).node}`];
-    if (r.record.hostname !== undefined) keys.push(r.record.hostname);
-    for (const k of keys) {
-      this.#cache.delete(k);
-      this.#cache.set(k, r);
-      if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
-    }
+    this.#touch(nodeKeyOf(r), r);
+    if (r.record.hostname !== undefined) this.#touch(r.record.hostname, r);
     return r;
+  }
+
+  /** Sets `k` as the most recent entry, evicting the least recent one past CACHE_ENTRIES. */
+  #touch(k: string, r: SignedRecord): void {
+    this.#cache.delete(k);
+    this.#cache.set(k, r);
+    if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
   async find(query: DirectoryQuery): Promise<DirectoryFindResult> {
     const page: FindResult = await this.client.find(query);
-    for (const r of page.records) this.#remember(r);
-    const out: DirectoryFindResult = { records: page.records.map((r) => r.record) };
+    const list = page.records;
+    const records: AgentRecord[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) records[i] = this.#remember(list[i]).record;
+    const out: DirectoryFindResult = { records };
     if (page.cursor !== undefined) out.cursor = page.cursor;
     return out;
   }

@@ -18,6 +18,7 @@ export class NodeDirectoryTransport implements DirectoryTransport {
   readonly #watchIdleMs: number;
   /** The session each entry's requests went over last: reused while it is open (no key lookup). */
   readonly #sessions = new Map<ResolvedEntry, Session>();
+  #requestOptions: { readonly timeoutMs: number; readonly maxResponseSize: number } = { timeoutMs: 0, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes };
 
   constructor(node: Node, options: NodeDirectoryTransportOptions = {}) {
     this.#node = node;
@@ -49,10 +50,13 @@ export class NodeDirectoryTransport implements DirectoryTransport {
   }
 
   request(entry: ResolvedEntry, payload: unknown, timeoutMs: number): Promise<unknown> {
-    // The hot path: the session used last is open, the request goes straight onto it.
+    // The hot path: the session used last is open, the request goes straight onto it, with the
+    // request options of the last timeout (only read, so one object serves every request).
     const last = this.#sessions.get(entry);
     if (last !== undefined && !last.closed) {
-      return last.request(DIRECTORY_PORT, payload, { timeoutMs, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes });
+      let options = this.#requestOptions;
+      if (options.timeoutMs !== timeoutMs) this.#requestOptions = options = { timeoutMs, maxResponseSize: DIRECTORY_LIMITS.maxResponseBytes };
+      return last.request(DIRECTORY_PORT, payload, options);
     }
     return this.#requestConnecting(entry, payload, timeoutMs);
   }
