@@ -2,8 +2,10 @@
  * Request timeouts on one shared timer: a request in flight is a node of the list of its duration
  * (deadlines in a list are in arrival order, so each list is sorted), and one setTimeout waits
  * for the earliest head. Arming and disarming a request link and unlink a node: no Timeout
- * object, timer-list insertion and clearTimeout per request. The timer is held (ref'd) only while
- * some request waits, as a timer per request was.
+ * object, timer-list insertion and clearTimeout per request. The timer holds the event loop
+ * (ref'd) only while some request waits, as a timer per request did: when the last one settles it
+ * is unref'd, not cleared (many answers of one receive batch often settle every request in flight,
+ * and the next requests would otherwise set it again each time).
  */
 
 /** What waits for a deadline: a request, timed out by expire() unless disarmed first. */
@@ -26,6 +28,7 @@ class DeadlineList {
 const lists = new Map<number, DeadlineList>();
 let armed = 0;
 let timer: NodeJS.Timeout | undefined;
+let timerHeld = false;
 /** When the timer fires (performance.now() time), Infinity without a timer. */
 let timerAt = Infinity;
 
@@ -44,7 +47,10 @@ export function arm(d: Deadline, ms: number): void {
   if (list.tail !== null) list.tail.nextDeadline = d;
   else list.head = d;
   list.tail = d;
-  armed++;
+  if (armed++ === 0 && timer !== undefined && !timerHeld) {
+    timer.ref();
+    timerHeld = true;
+  }
   if (d.deadline < timerAt) schedule(d.deadline, now);
 }
 
@@ -53,11 +59,9 @@ export function disarm(d: Deadline): void {
   const list = d.list;
   if (list === null) return;
   unlink(d, list);
-  if (--armed === 0) {
-    clearTimeout(timer);
-    timer = undefined;
-    timerAt = Infinity;
-    lists.clear();
+  if (--armed === 0 && timer !== undefined) {
+    timer.unref();
+    timerHeld = false;
   }
 }
 
@@ -78,10 +82,12 @@ function schedule(at: number, now: number): void {
   // Node's timers count from the loop's millisecond clock, so one may fire a little before `at`
   // by performance.now(): sweep() then waits again for what is left.
   timer = setTimeout(sweep, Math.max(1, Math.ceil(at - now)));
+  timerHeld = true;
 }
 
 function sweep(): void {
   timer = undefined;
+  timerHeld = false;
   timerAt = Infinity;
   const now = performance.now();
   for (const [ms, list] of lists) {
