@@ -9,7 +9,8 @@
  * - `agents`: `count` agent identities, one node each on one shared UDP socket, each with a session
  *   to the directory; `run` re-registers every agent in a loop (a freshly signed record with the
  *   next sequence number each time, one registration in flight per agent).
- * - `lookups`: one node (one key) that keeps `concurrency` node.find({ capability }) calls in flight.
+ * - `lookups`: one node (one key) that keeps `concurrency` node.find({ capability }) calls in flight
+ *   (`run` may give its own `concurrency`: the in-flight level of that run).
  *
  * Protocol and helpers: ../session/child-lib.ts.
  */
@@ -239,7 +240,7 @@ async function lookupsRole(c: { entry: string; capabilities: number; concurrency
     },
     run: async (m) => {
       let records = 0;
-      const r = await timedLoop(c.concurrency, Number(m.seconds), async () => {
+      const r = await timedLoop(m.concurrency === undefined ? c.concurrency : Number(m.concurrency), Number(m.seconds), async () => {
         const cap = capName(next++ % c.capabilities);
         // Awaited first: `records += await …` would read `records` before the await and lose
         // the other workers' additions.

@@ -12,7 +12,11 @@
  * - lookups: `--directory-clients` processes, one node each, keep `--directory-concurrency`
  *   node.find({ capability }) calls in flight, round-robin over the agents' capabilities (about 4
  *   records each). Clients verify every record they receive (identical bytes: a cache hit, after
- *   an unmeasured warm-up pass that checked each record's signature and binding once).
+ *   an unmeasured warm-up pass that checked each record's signature and binding once). One run
+ *   per in-flight level (default 32 and 128 per process): the goal (a rate with p99 < 5 ms) is
+ *   judged on the first, the goal level; the last, the saturation level, shows the most the
+ *   clients and the directory do, at a latency that Little's law sets (mean latency = lookups in
+ *   flight / lookups per second: 2 x 128 in flight at 50,000/s is 5.1 ms on average).
  * - memory: for each of `--directory-records` (100,000 and 1,000,000), a fresh directory process
  *   gets that many synthetic records written straight into its store (store.put in batches of
  *   5,000, one transaction each; no network); memory after full GCs before and after, and the
@@ -73,6 +77,12 @@ export interface LoadRun {
   processes: number;
   /** Registrations: agents (one in flight each); lookups: in flight per process. */
   inFlight: number;
+  /**
+   * Lookups: the goal level (the first --directory-concurrency level, on which the goal is
+   * judged), the saturation level (the last) or one in between; null for registrations and for
+   * a single level (both at once).
+   */
+  level: 'goal' | 'saturation' | 'between' | null;
   completed: number;
   failed: number;
   errors: Record<string, number>;
@@ -103,12 +113,13 @@ export interface DirectorySection {
   pinned: boolean;
   agents: number;
   clients: number;
-  concurrency: number;
+  /** Lookup in-flight levels per client process (--directory-concurrency), a run each. */
+  concurrency: number[];
   capabilities: number;
   seconds: number;
   runs: LoadRun[];
   memory: MemoryRun[];
-  profile: { seconds: number; completed: number; summary: ProfileSummary } | null;
+  profile: { seconds: number; completed: number; inFlight: number; summary: ProfileSummary } | null;
   errors: Record<string, string>;
   notes: string[];
 }
@@ -180,7 +191,7 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
       }
       const lookupProcs = wants('lookups')
         ? Array.from({ length: n }, (_, i) => g.start(`lookups ${i}`, {
-          role: 'lookups', entry: sr.entry, capabilities, concurrency: opts.directoryConcurrency,
+          role: 'lookups', entry: sr.entry, capabilities, concurrency: opts.directoryConcurrency[0],
         }))
         : [];
       const setupMs = 120_000 + opts.directoryAgents * 200;
@@ -196,14 +207,18 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
         for (const c of [...agentProcs, ...lookupProcs]) pinTo(c, clientCpus);
       }
 
-      const measure = async (id: LoadRun['id'], label: string, procs: Child[], inFlight: number): Promise<LoadRun> => {
+      const measure = async (
+        id: LoadRun['id'], label: string, procs: Child[], inFlight: number, level: LoadRun['level'] = null,
+      ): Promise<LoadRun> => {
         const tag = `[directory] ${label}`;
         if (opts.settle > 0) await settle(tag, opts.settle);
+        // Lookup clients take their in-flight level per run (agents have one registration each).
+        const runArgs = id === 'lookups' ? { concurrency: inFlight } : {};
         // One unmeasured second first (JIT, buffers), then the measured window.
-        await Promise.all(procs.map((c) => g.call(c, 'run', { seconds: 1 }, 120_000)));
+        await Promise.all(procs.map((c) => g.call(c, 'run', { seconds: 1, ...runArgs }, 120_000)));
         await g.call(server, 'mark', {}, 10_000);
         const { value: rs, load } = await withLoad(() => Promise.all(procs.map((c) =>
-          g.call<ClientRun>(c, 'run', { seconds: opts.directorySeconds }, (opts.directorySeconds + 120) * 1000))));
+          g.call<ClientRun>(c, 'run', { seconds: opts.directorySeconds, ...runArgs }, (opts.directorySeconds + 120) * 1000))));
         const m = await g.call<ServerMeasure>(server, 'measure', {}, 10_000);
         const completed = rs.reduce((s, r) => s + r.completed, 0);
         const seconds = Math.max(...rs.map((r) => r.seconds));
@@ -211,7 +226,7 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
         const serverSeconds = cpuMs(m.cpu) / 1000;
         const records = rs.reduce((s, r) => s + (r.records ?? 0), 0);
         const run: LoadRun = {
-          id, label, processes: procs.length, inFlight, completed,
+          id, label, processes: procs.length, inFlight, level, completed,
           failed: rs.reduce((s, r) => s + r.failed, 0),
           errors: mergeErrors(rs),
           seconds,
@@ -242,17 +257,24 @@ export async function runDirectory(opts: BenchOptions, machine: Machine): Promis
       }
       if (wants('lookups')) {
         try {
-          out.runs.push(await measure('lookups', `capability lookups (${n} clients x ${opts.directoryConcurrency} in flight)`,
-            lookupProcs, opts.directoryConcurrency));
+          const levels = opts.directoryConcurrency;
+          for (let i = 0; i < levels.length; i++) {
+            const level: LoadRun['level'] = levels.length === 1 ? null : i === 0 ? 'goal' : i === levels.length - 1 ? 'saturation' : 'between';
+            const what = level === 'goal' ? 'goal level, ' : level === 'saturation' ? 'saturation, ' : '';
+            out.runs.push(await measure('lookups', `capability lookups (${what}${n} clients x ${levels[i]} in flight)`,
+              lookupProcs, levels[i], level));
+          }
           if (opts.profile) {
             const seconds = Math.min(3, opts.directorySeconds);
-            note('[directory] profiling the directory (unmeasured lookup run)');
+            const inFlight = levels[levels.length - 1];
+            note(`[directory] profiling the directory (unmeasured lookup run, ${n} clients x ${inFlight} in flight)`);
             await g.call(server, 'profileStart', {}, 10_000);
-            const rs = await Promise.all(lookupProcs.map((c) => g.call<ClientRun>(c, 'run', { seconds }, (seconds + 120) * 1000)));
+            const rs = await Promise.all(lookupProcs.map((c) =>
+              g.call<ClientRun>(c, 'run', { seconds, concurrency: inFlight }, (seconds + 120) * 1000)));
             const save = path.join(repoRoot, 'bench/results', `directory-profile-${new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}.cpuprofile.json`);
             mkdirSync(path.dirname(save), { recursive: true });
             const pr = await g.call<Message & { profile: ProfileSummary }>(server, 'profileStop', { save }, 60_000);
-            out.profile = { seconds, completed: rs.reduce((s, r) => s + r.completed, 0), summary: pr.profile };
+            out.profile = { seconds, completed: rs.reduce((s, r) => s + r.completed, 0), inFlight, summary: pr.profile };
           }
         } catch (e) {
           out.errors.lookups = (e as Error).message;
@@ -334,20 +356,33 @@ export function formatDirectory(s: DirectorySection): string {
       `~${num(s.runs.find((r) => r.id === 'lookups')?.recordsPerLookup ?? s.agents / s.capabilities, 1)} records of ${num(s.agents, 0)}, ` +
         'records verified by the client (cached after a warm-up pass). Each run follows 1 s of unmeasured warm-up.',
     );
+    // The goal is judged on the first lookup level (the goal level): by Little's law, lookups in
+    // flight = rate x mean latency, so a level high enough to saturate (e.g. 2 x 128: >= 5.1 ms
+    // on average at 50,000/s) cannot show p99 < 5 ms, whatever the code does.
     const l = s.runs.find((r) => r.id === 'lookups');
     if (l !== undefined) {
       const met = l.perSecond >= GOAL_LOOKUPS_PER_SECOND && l.latencyUs.p99 < GOAL_LOOKUP_P99_MS * 1000;
-      lines.push(`goal >= ${num(GOAL_LOOKUPS_PER_SECOND, 0)} capability lookups/s with p99 < ${GOAL_LOOKUP_P99_MS} ms: ` +
+      lines.push(`goal >= ${num(GOAL_LOOKUPS_PER_SECOND, 0)} capability lookups/s with p99 < ${GOAL_LOOKUP_P99_MS} ms ` +
+        `(judged at ${l.processes} clients x ${l.inFlight} in flight): ` +
         `${num(l.perSecond, 0)}/s, p99 ${num(l.latencyUs.p99 / 1000, 2)} ms: ${met ? 'met' : 'NOT met'} ` +
         `(directory CPU ${num(l.serverCpuPercent, 0)}%: ${l.serverCpuPercent >= 90 ? 'the directory is the limit' : 'the clients are the limit'}; ` +
         `${num(l.perServerCore, 0)} lookups per directory CPU-second)`);
+      const sat = s.runs.filter((r) => r.id === 'lookups' && r.level === 'saturation')[0];
+      if (sat !== undefined) {
+        const inFlight = sat.processes * sat.inFlight;
+        lines.push(`saturation (${sat.processes} clients x ${sat.inFlight} in flight): ${num(sat.perSecond, 0)}/s, p99 ` +
+          `${num(sat.latencyUs.p99 / 1000, 2)} ms; Little's law: ${num(inFlight, 0)} in flight / ${num(sat.perSecond, 0)} per s = ` +
+          `${num((inFlight / Math.max(1, sat.perSecond)) * 1000, 2)} ms mean latency (not the goal's level: ${num(inFlight, 0)} in flight at ` +
+          `${num(GOAL_LOOKUPS_PER_SECOND, 0)}/s is ${num((inFlight / GOAL_LOOKUPS_PER_SECOND) * 1000, 2)} ms on average)`);
+      }
     }
     for (const r of s.runs) {
       const refused = Object.entries(r.server.refused);
       const n = Math.max(1, r.server.answered);
       const w = (k: string) => num((r.server.wire?.[k] ?? 0) / n, 2);
       const cpu = r.server.cpu;
-      lines.push(`  ${r.id}: directory answered ${num(r.server.answered, 0)}` +
+      const which = r.level === null ? '' : r.level === 'goal' ? ' (goal level)' : r.level === 'saturation' ? ' (saturation)' : ` (${r.inFlight} in flight)`;
+      lines.push(`  ${r.id}${which}: directory answered ${num(r.server.answered, 0)}` +
         (refused.length > 0 ? `, refused ${refused.map(([k, v]) => `${k} ${v}`).join(', ')}` : '') +
         (r.failed > 0 ? `; client errors ${JSON.stringify(r.errors)}` : ''));
       lines.push(`    per request the directory spent ${num((cpu.userMs * 1000) / n, 1)} µs user + ${num((cpu.systemMs * 1000) / n, 1)} µs system CPU, ` +
@@ -361,7 +396,8 @@ export function formatDirectory(s: DirectorySection): string {
     const per = (ms: number) => num((ms / Math.max(1, p.completed)) * 1000, 1).padStart(6);
     lines.push(
       '',
-      `where the directory's time goes (sampling profile of its main thread, ${num(p.completed, 0)} lookups in ${num(p.seconds, 1)} s, ` +
+      `where the directory's time goes (sampling profile of its main thread, ${num(p.completed, 0)} lookups in ${num(p.seconds, 1)} s ` +
+        `at ${num(p.inFlight, 0)} in flight per client, ` +
         `${num(p.summary.totalMs, 0)} ms busy, ${num(p.summary.idleMs, 0)} ms idle; a separate run):`,
       '  self time:',
       ...p.summary.self.map((e) => `    ${num(e.percent, 1).padStart(5)}%  ${per(e.ms)} µs/lookup  ${e.name}`),
