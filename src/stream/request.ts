@@ -55,109 +55,9 @@ export function checkTimeout(ms: unknown): number {
   return ms;
 }
 
-/**
- * Sends `payload` on a fresh stream and resolves with the decoded answer. (session.request does
- * the same without a Stream: RequestCall below.)
- *
- * Written for the hot path of request/response: the request goes out as one write plus FIN
- * (end(frame)), the answer is read by readFirstMessage() (listeners, no async iterator), and
- * one promise settles the call: the answer, the timeout, the abort signal or a stream error,
- * whichever comes first.
- */
-export function requestOn(
-  stream: Stream, payload: unknown, options: RequestOptions = {}, onTimeout?: TimeoutHook,
-): Promise<unknown> {
-  let timeoutMs: number;
-  let frame: Buffer;
-  try {
-    timeoutMs = checkTimeout(options.timeoutMs);
-    frame = encodeMessage(payload);
-  } catch (err) {
-    stream.destroy();  // nothing was sent on it
-    return Promise.reject(err);
-  }
-  return new PendingRequest(stream, frame, timeoutMs, options.maxResponseSize ?? DEFAULT_MAX_RESPONSE, options.signal, onTimeout).promise;
-}
-
 /** Told when a request timed out (a session checks its peer then): an object, not a closure per request. */
 export interface TimeoutHook {
   streamTimedOut(): void;
-}
-
-/**
- * One request in flight: its state lives in this object and its callbacks are methods (one bound
- * answer callback, the timer takes the object as argument), not a set of closures per call.
- */
-class PendingRequest extends Deadline {
-  readonly promise: Promise<unknown>;
-  readonly stream: Stream;
-  readonly timeoutMs: number;
-  readonly signal: AbortSignal | undefined;
-  resolve!: (value: unknown) => void;
-  reject!: (err: unknown) => void;
-  settled = false;
-  onAbort: (() => void) | undefined;
-  readonly onTimeout: TimeoutHook | undefined;
-
-  constructor(
-    stream: Stream, frame: Buffer, timeoutMs: number, maxResponseSize: number, signal: AbortSignal | undefined,
-    onTimeout: TimeoutHook | undefined,
-  ) {
-    super();
-    this.stream = stream;
-    this.onTimeout = onTimeout;
-    this.timeoutMs = timeoutMs;
-    this.signal = signal;
-    this.promise = new Promise<unknown>(capture);
-    this.resolve = captured.resolve;
-    this.reject = captured.reject;
-    arm(this, timeoutMs);
-    if (signal !== undefined) {
-      this.onAbort = this.abort.bind(this);
-      if (signal.aborted) {
-        this.abort();
-        return;
-      }
-      signal.addEventListener('abort', this.onAbort, { once: true });
-    }
-    // A failed write destroys the stream with its error, which the reader reports.
-    stream._endWith(frame);
-    readFirstMessage(stream, { maxMessageSize: maxResponseSize }, this.answered.bind(this));
-  }
-
-  settle(err: unknown, value?: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    disarm(this);
-    if (this.onAbort !== undefined) this.signal!.removeEventListener('abort', this.onAbort);
-    if (err !== null) this.reject(asRequestError(err));
-    else this.resolve(value);
-  }
-
-  expire(): void {
-    this.stream.destroy();
-    this.settle(new HublessError('ERR_HUBLESS_REQUEST_TIMEOUT', `no answer within ${this.timeoutMs} ms`));
-    this.onTimeout?.streamTimedOut();
-  }
-
-  abort(): void {
-    this.stream.destroy();
-    this.settle(new HublessError('ERR_HUBLESS_ABORTED', 'the request was aborted', { cause: this.signal!.reason }));
-  }
-
-  answered(err: Error | null, answer?: unknown): void {
-    if (err !== null) return this.settle(err);
-    if (answer === NO_MESSAGE) {
-      return this.settle(new HublessError('ERR_HUBLESS_MESSAGE_TRUNCATED', 'the responder ended the stream without an answer'));
-    }
-    let value: unknown;
-    try {
-      value = decodeAnswer(answer);
-    } catch (e) {
-      return this.settle(e);
-    }
-    this.settle(null, value);
-  }
 }
 
 /** Largest piece handed to the engine in one write (as Stream writes). */
@@ -170,10 +70,12 @@ const RECEIVING = 0, ANSWERED = 1, SETTLED = 2;
  * stream's native events directly (a RawStreamSink), with no Stream (Duplex) in between. The
  * request goes out as one native write with FIN; the answer's bytes are taken from the hub's slab
  * as they arrive: an answer in one delivery is copied once (its body) and decoded in place.
- * The errors are those of requestOn() over a Stream, and so are the stream's resets: a refused
- * answer (too large, not msgpack) resets with its reason, a timeout or an abort with
- * RESET_CODE_CANCELLED, a reset by the peer is answered with the peer's code. What follows the
- * answer is left unread (the engine gives its window back when the stream is freed).
+ * The errors are those of a request over a Stream (ERR_HUBLESS_REQUEST_TIMEOUT, ABORTED,
+ * MESSAGE_TOO_LARGE, MESSAGE_TRUNCATED, STREAM_CLOSED, the peer's reset or answered error), and so
+ * are the stream's resets: a refused answer (too large, not msgpack) resets with its reason, a
+ * timeout or an abort with RESET_CODE_CANCELLED, a reset by the peer is answered with the peer's
+ * code. What follows the answer is left unread (the engine gives its window back when the stream
+ * is freed).
  *
  * Use: `new RequestCall()`, open its stream (hub.openSink, which calls _opened), then send().
  */
@@ -214,7 +116,7 @@ export class RequestCall extends Deadline implements RawStreamSink {
     this.#id = id;
   }
 
-  /** Sends `payload` with FIN on the opened stream; resolves with the decoded answer (see requestOn). */
+  /** Sends `payload` with FIN on the opened stream; resolves with the decoded answer. */
   send(dstPort: number, payload: unknown, options: RequestOptions): Promise<unknown> {
     this.remotePort = dstPort;
     let frame: Buffer;
