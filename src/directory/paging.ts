@@ -58,6 +58,56 @@ export function singleSource(key: string | undefined): KeySource {
 export type SyncKeySource = (after: string | undefined, n: number) => string[];
 
 /**
+ * One page's walk, shared by the synchronous and the asynchronous collectPage: it hands out batch
+ * sizes (just enough for a full page when every candidate matches, the common case when walking
+ * the index of a queried capability; growing for sparse matches) and keeps the live, visible,
+ * matching records of each batch until the page is full, the source is exhausted or the scan
+ * budget is spent.
+ */
+class PageWalk {
+  readonly records: SignedRecord[] = [];
+  after: string | undefined;
+  #examined = 0;
+  #batch: number;
+
+  constructor(readonly q: NormalizedQuery, readonly view: ViewOptions, readonly now: number, readonly budget: number) {
+    this.after = q.after;
+    this.#batch = q.limit + 1;
+  }
+
+  /** Keys to ask the source for next, or 0 when the budget is spent. */
+  want(): number {
+    if (this.#examined >= this.budget) return 0;
+    const want = Math.min(this.#batch, this.budget - this.#examined);
+    this.#batch = Math.min(this.#batch * 4, 1024);
+    return want;
+  }
+
+  /** Takes one batch (`record(i)` loads keys[i]); the page when it is complete, else null. */
+  take(keys: string[], want: number, record: (i: number) => StoredRecord | undefined): QueryPage | null {
+    if (keys.length === 0) return { records: this.records };
+    for (let i = 0; i < keys.length; i++) {
+      this.#examined++;
+      this.after = keys[i];
+      const s = record(i);
+      if (s !== undefined && s.leaseUntil > this.now && matches(s.signed.record, this.q, this.view)) {
+        this.records.push(s.signed);
+        if (this.records.length === this.q.limit) {
+          const exhausted = i === keys.length - 1 && keys.length < want;
+          return exhausted ? { records: this.records } : { records: this.records, cursor: encodeCursor(this.after, this.q) };
+        }
+      }
+    }
+    return keys.length < want ? { records: this.records } : null; // short batch: the source is exhausted
+  }
+
+  /** The page when the budget ran out: what was found, and a cursor to go on from. */
+  end(): QueryPage {
+    return { records: this.records, cursor: encodeCursor(this.after!, this.q) };
+  }
+}
+
+/**
  * collectPage for a store whose reads are synchronous (LMDB): the same walk without a promise per
  * batch. `load(key)` gives the live stored record or undefined.
  */
@@ -69,30 +119,13 @@ export function collectPageSync(
   load: (key: string) => StoredRecord | undefined,
   budget = SCAN_BUDGET,
 ): QueryPage {
-  const records: SignedRecord[] = [];
-  let after = q.after;
-  let examined = 0;
-  let batch = q.limit + 1;
-  while (examined < budget) {
-    const want = Math.min(batch, budget - examined);
-    batch = Math.min(batch * 4, 1024);
-    const keys = source(after, want);
-    if (keys.length === 0) return { records };
-    for (let i = 0; i < keys.length; i++) {
-      examined++;
-      after = keys[i];
-      const s = load(after);
-      if (s !== undefined && s.leaseUntil > now && matches(s.signed.record, q, view)) {
-        records.push(s.signed);
-        if (records.length === q.limit) {
-          const exhausted = i === keys.length - 1 && keys.length < want;
-          return exhausted ? { records } : { records, cursor: encodeCursor(after, q) };
-        }
-      }
-    }
-    if (keys.length < want) return { records };
+  const walk = new PageWalk(q, view, now, budget);
+  for (let want = walk.want(); want > 0; want = walk.want()) {
+    const keys = source(walk.after, want);
+    const page = walk.take(keys, want, (i) => load(keys[i]));
+    if (page !== null) return page;
   }
-  return { records, cursor: encodeCursor(after!, q) };
+  return walk.end();
 }
 
 export async function collectPage(
@@ -103,31 +136,12 @@ export async function collectPage(
   load: (keys: string[]) => Promise<(StoredRecord | undefined)[]>,
   budget = SCAN_BUDGET,
 ): Promise<QueryPage> {
-  const records: SignedRecord[] = [];
-  let after = q.after;
-  let examined = 0;
-  // First batch: just enough for a full page when every candidate matches (the common case
-  // when walking the index of a queried capability); later batches grow for sparse matches.
-  let batch = q.limit + 1;
-  while (examined < budget) {
-    const want = Math.min(batch, budget - examined);
-    batch = Math.min(batch * 4, 1024);
-    const keys = await source(after, want);
-    if (keys.length === 0) return { records };
-    const loaded = await load(keys);
-    for (let i = 0; i < keys.length; i++) {
-      examined++;
-      after = keys[i];
-      const s = loaded[i];
-      if (s && s.leaseUntil > now && matches(s.signed.record, q, view)) {
-        records.push(s.signed);
-        if (records.length === q.limit) {
-          const exhausted = i === keys.length - 1 && keys.length < want;
-          return exhausted ? { records } : { records, cursor: encodeCursor(after, q) };
-        }
-      }
-    }
-    if (keys.length < want) return { records }; // the source is exhausted
+  const walk = new PageWalk(q, view, now, budget);
+  for (let want = walk.want(); want > 0; want = walk.want()) {
+    const keys = await source(walk.after, want);
+    const loaded = keys.length > 0 ? await load(keys) : [];
+    const page = walk.take(keys, want, (i) => loaded[i] ?? undefined);
+    if (page !== null) return page;
   }
-  return { records, cursor: encodeCursor(after!, q) };
+  return walk.end();
 }
