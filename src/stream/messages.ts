@@ -141,8 +141,9 @@ class FirstMessage {
   readonly stream: MessageStream;
   readonly max: number;
   readonly done: FirstMessageCallback;
-  /** The frame's bytes so far (length header included). */
-  buf: Buffer | null;
+  /** The frame's bytes so far (length header included), joined once the frame is complete. */
+  readonly parts: Buffer[];
+  have: number;
   need: number;
   readonly onData: (chunk: Buffer) => void;
   readonly onEnd: () => void;
@@ -152,7 +153,8 @@ class FirstMessage {
   constructor(stream: MessageStream, max: number, buf: Buffer | null, need: number, done: FirstMessageCallback) {
     this.stream = stream;
     this.max = max;
-    this.buf = buf;
+    this.parts = buf === null ? [] : [buf];
+    this.have = buf === null ? 0 : buf.length;
     this.need = need;
     this.done = done;
     this.onData = this.data.bind(this);
@@ -175,11 +177,13 @@ class FirstMessage {
   }
 
   data(chunk: Buffer): void {
-    const buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
-    this.buf = buf;
+    const parts = this.parts;
+    parts.push(chunk);
+    this.have += chunk.length;
     if (this.need < 0) {
-      if (buf.length < 4) return;
-      this.need = buf.readUInt32BE(0);
+      if (this.have < 4) return;
+      if (parts[0].length < 4) parts.splice(0, parts.length, Buffer.concat(parts, this.have));
+      this.need = parts[0].readUInt32BE(0);
       if (this.need > this.max) {
         this.finish();
         const err = tooLarge(this.need, this.max);
@@ -188,7 +192,8 @@ class FirstMessage {
         return;
       }
     }
-    if (buf.length < 4 + this.need) return;
+    if (this.have < 4 + this.need) return;
+    const buf = parts.length === 1 ? parts[0] : Buffer.concat(parts, this.have);
     this.finish();
     let value: unknown;
     try {
@@ -202,7 +207,7 @@ class FirstMessage {
 
   end(): void {
     this.finish();
-    if (this.buf !== null) this.done(truncated());
+    if (this.have > 0) this.done(truncated());
     else this.done(null, NO_MESSAGE);
   }
 
